@@ -1,0 +1,1 @@
+"""Chart-of-accounts templates shipped with Comptoir (data: one YAML file per template)."""

@@ -1,0 +1,393 @@
+"""The database: engine, session, declarative base, and tenant scoping of every query.
+
+This is the one reviewed module that holds raw SQL on tenant tables (row-level security,
+id allocation); everything else goes through the ORM, which the session scopes to the
+organization it was opened for. See DESIGN.md §3.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Annotated, Any, TypeVar
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+    text,
+)
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    sessionmaker,
+    with_loader_criteria,
+)
+from sqlalchemy.pool import NullPool
+
+from core.errors import CrossTenantWrite, NotFound, TenantContextMissing
+from core.i18n import N_
+
+TENANT_KEY = "comptoir.org_id"
+_NO_TENANT = -1  # matches no row: org ids are positive
+RLS_SETTING = "comptoir.org_id"
+RLS_POLICY = "tenant_isolation"
+ID_SEQUENCE = "comptoir_id_seq"
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Shared column types. Money is an integer in the currency's minor unit, never a float.
+BigInt = BigInteger().with_variant(Integer, "sqlite")
+MinorUnits = Annotated[int, mapped_column(BigInteger)]
+CurrencyCode = Annotated[str, mapped_column(String(3))]
+Timestamp = Annotated[dt.datetime, mapped_column(DateTime(timezone=True))]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {int: BigInteger, bool: Boolean, dt.datetime: DateTime(timezone=True)}
+
+
+class OrgOwned:
+    """Marks a tenant table: ``(org_id, id)`` is its primary key.
+
+    ``org_id`` is filled from the session's tenant on insert and every ORM query gets
+    ``org_id = <tenant>`` added; foreign keys to other tenant tables include ``org_id``.
+    Ids are allocated by :func:`allocate_ids` (unique across tenants, so an id alone never
+    names two objects).
+    """
+
+    @declared_attr
+    def org_id(cls) -> Mapped[int]:  # noqa: N805
+        return mapped_column(
+            BigInteger, ForeignKey("organization.id"), primary_key=True, sort_order=-20
+        )
+
+    @declared_attr
+    def id(cls) -> Mapped[int]:  # noqa: N805
+        return mapped_column(BigInteger, primary_key=True, autoincrement=False, sort_order=-19)
+
+
+class IdBlock(Base):
+    """SQLite's id allocator: one row, bumped inside the writing transaction.
+
+    SQLite has a single writer, so this row never contends; PostgreSQL uses the
+    ``comptoir_id_seq`` sequence instead (non-transactional, no row lock).
+    """
+
+    __tablename__ = "comptoir_id_block"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    next_id: Mapped[int] = mapped_column(BigInteger)
+
+
+def tenant_tables() -> list[Table]:
+    """The tables of every :class:`OrgOwned` model, in dependency order.
+
+    (``membership`` also has an ``org_id`` but is a kernel identity table: a user lists
+    their organizations across tenants.)
+    """
+    owned = {m.local_table for m in Base.registry.mappers if issubclass(m.class_, OrgOwned)}
+    return [t for t in Base.metadata.sorted_tables if t in owned]
+
+
+# --- tenant context ---------------------------------------------------------------
+
+def tenant_id(session: Session) -> int | None:
+    return session.info.get(TENANT_KEY)
+
+
+def require_tenant(session: Session) -> int:
+    org_id = session.info.get(TENANT_KEY)
+    if org_id is None:
+        raise TenantContextMissing()
+    return org_id
+
+
+def set_tenant(session: Session, org_id: int | None) -> None:
+    """Point ``session`` at another organization (or none).
+
+    On PostgreSQL the row-level-security setting of the open transaction follows at once.
+    """
+    session.info[TENANT_KEY] = org_id
+    if session.in_transaction() and session.bind is not None and _is_postgresql(session.bind):
+        _apply_rls_setting(session.connection(), org_id)
+
+
+@contextmanager
+def tenant(session: Session, org_id: int) -> Iterator[Session]:
+    """Run a block under another organization, then restore the previous one."""
+    previous = tenant_id(session)
+    set_tenant(session, org_id)
+    try:
+        yield session
+    finally:
+        set_tenant(session, previous)
+
+
+T = TypeVar("T")
+
+
+def fetch(session: Session, model: type[T], object_id: int, *, what: str | None = None) -> T:
+    """The object of the current organization with this id, or :class:`NotFound`.
+
+    The primary key includes the tenant, so an id of another organization is simply absent.
+    """
+    org_id = require_tenant(session)
+    obj = session.get(model, (org_id, object_id))
+    if obj is None:
+        raise NotFound(N_("%(what)s %(id)s was not found."), what=what or model.__name__, id=object_id)
+    return obj
+
+
+# --- the scoping listeners -----------------------------------------------------------
+
+def _scope_orm_execute(state: ORMExecuteState) -> None:
+    if state.is_insert:
+        _check_bulk_insert(state)
+        return
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        return  # the parent query was scoped and its criteria propagate to loaders
+    org_id = state.session.info.get(TENANT_KEY)
+    if org_id is None:
+        for mapper in state.all_mappers:
+            if issubclass(mapper.class_, OrgOwned):
+                raise TenantContextMissing()
+        org_id = _NO_TENANT  # a tenant table reached through a join shows nothing
+    state.statement = state.statement.options(
+        with_loader_criteria(OrgOwned, lambda cls: cls.org_id == org_id, include_aliases=True)
+    )
+
+
+def _check_bulk_insert(state: ORMExecuteState) -> None:
+    if not any(issubclass(m.class_, OrgOwned) for m in state.all_mappers):
+        return
+    org_id = require_tenant(state.session)
+    params = state.parameters or state.statement.compile().params  # values() inside the statement
+    rows: Sequence[Any] = params if isinstance(params, list) else [params]
+    for row in rows:
+        if row.get("org_id") != org_id:
+            raise CrossTenantWrite()
+
+
+def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
+    new = [obj for obj in session.new if isinstance(obj, OrgOwned)]
+    changed = [obj for obj in session.dirty if isinstance(obj, OrgOwned)]
+    if not new and not changed:
+        return
+    org_id = require_tenant(session)
+    for obj in new:
+        if obj.org_id is None:
+            obj.org_id = org_id
+        elif obj.org_id != org_id:
+            raise CrossTenantWrite()
+    for obj in changed:
+        if obj.org_id != org_id:
+            raise CrossTenantWrite()
+    without_id = [obj for obj in new if obj.id is None]
+    if without_id:
+        for obj, new_id in zip(without_id, allocate_ids(session, len(without_id)), strict=True):
+            obj.id = new_id
+
+
+def _after_begin(session: Session, transaction: Any, connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        _apply_rls_setting(connection, session.info.get(TENANT_KEY))
+
+
+def _apply_rls_setting(connection: Connection, org_id: int | None) -> None:
+    # Transaction-local (third argument true): a pooled connection never carries a tenant
+    # into the next transaction.
+    connection.execute(
+        text("SELECT set_config(:name, :value, true)"),
+        {"name": RLS_SETTING, "value": "" if org_id is None else str(org_id)},
+    )
+
+
+def _is_postgresql(bind: Any) -> bool:
+    return bind.dialect.name == "postgresql"
+
+
+def allocate_ids(session: Session, count: int) -> list[int]:
+    """``count`` fresh ids for tenant rows, in one round trip."""
+    if count <= 0:
+        return []
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        rows = connection.execute(
+            text(f"SELECT nextval('{ID_SEQUENCE}') FROM generate_series(1, :n)"), {"n": count}
+        )
+        return [row[0] for row in rows]
+    last = connection.execute(
+        text("UPDATE comptoir_id_block SET next_id = next_id + :n WHERE id = 1 RETURNING next_id"),
+        {"n": count},
+    ).scalar_one()
+    return list(range(last - count, last))
+
+
+# --- engine and sessions ---------------------------------------------------------------
+
+def normalize_url(url: str | URL) -> URL:
+    """``postgresql://`` means psycopg 3 here."""
+    parsed = make_url(url)
+    if parsed.drivername in {"postgresql", "postgres"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
+        # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit transactions start late
+        # and would let a read slip outside the transaction).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # Writers take the lock up front: upgrading a read transaction to a write one
+        # fails in WAL mode when another writer committed meanwhile.
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """An engine and the session factory that scopes every ORM query to a tenant."""
+
+    def __init__(self, url: str | URL, *, pool_size: int | None = None, echo: bool = False,
+                 poolclass: Any = None) -> None:
+        self.url = normalize_url(url)
+        kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        if poolclass is not None:
+            kwargs["poolclass"] = poolclass
+        elif pool_size is not None and self.url.get_backend_name() != "sqlite":
+            kwargs.update(pool_size=pool_size, max_overflow=0)
+        if self.url.get_backend_name() == "postgresql":
+            kwargs["pool_pre_ping"] = True
+        self.engine = create_engine(self.url, **kwargs)
+        if self.dialect == "sqlite":
+            _configure_sqlite(self.engine)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessionmaker = sessionmaker(
+            self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False
+        )
+        for factory in (self.sessionmaker, self.read_sessionmaker):
+            event.listen(factory, "do_orm_execute", _scope_orm_execute)
+            event.listen(factory, "before_flush", _before_flush)
+            event.listen(factory, "after_begin", _after_begin)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def session(self, org_id: int | None = None, *, readonly: bool = False) -> Session:
+        """A new session for ``org_id`` (``None``: only global tables are reachable)."""
+        factory = self.read_sessionmaker if readonly else self.sessionmaker
+        session = factory()
+        session.info[TENANT_KEY] = org_id
+        return session
+
+    @contextmanager
+    def transaction(self, org_id: int | None = None) -> Iterator[Session]:
+        """A session in one transaction: committed at the end of the block, rolled back on error."""
+        with self.session(org_id) as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def unscoped_engine(url: str | URL) -> Engine:
+    """A plain engine for administration (migrations, row-level-security setup, tests)."""
+    normalized = normalize_url(url)
+    engine = create_engine(normalized, poolclass=NullPool)
+    if normalized.get_backend_name() == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+# --- PostgreSQL row-level security ------------------------------------------------------
+
+def secure_tenant_tables(connection: Connection, app_role: str | None) -> list[str]:
+    """Enable and force RLS with the tenant policy on every tenant table; grant the app role.
+
+    Idempotent: run after every migration, so a plugin's new table cannot be forgotten.
+    Returns the names of the tables it secured.
+    """
+    if connection.dialect.name != "postgresql":
+        return []
+    quote = connection.dialect.identifier_preparer.quote
+    predicate = f"org_id = NULLIF(current_setting('{RLS_SETTING}', true), '')::bigint"
+    existing = set(connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")).scalars())
+    secured = []
+    for table in tenant_tables():
+        if table.name not in existing:
+            continue
+        name = quote(table.name)
+        connection.execute(text(f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY"))
+        connection.execute(text(f"ALTER TABLE {name} FORCE ROW LEVEL SECURITY"))
+        connection.execute(text(f"DROP POLICY IF EXISTS {RLS_POLICY} ON {name}"))
+        connection.execute(
+            text(f"CREATE POLICY {RLS_POLICY} ON {name} USING ({predicate}) WITH CHECK ({predicate})")
+        )
+        secured.append(table.name)
+    if app_role:
+        role = quote(app_role)
+        for table in Base.metadata.sorted_tables:
+            if table.name in existing:
+                connection.execute(
+                    text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {quote(table.name)} TO {role}")
+                )
+        connection.execute(text(f"GRANT USAGE ON SEQUENCE {ID_SEQUENCE} TO {role}"))
+        connection.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"))
+    return secured
+
+
+def ensure_app_role(connection: Connection, url: str | URL) -> str | None:
+    """Create the application's login role from its URL if missing: no superuser, no BYPASSRLS."""
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() != "postgresql" or not parsed.username:
+        return None
+    quote = connection.dialect.identifier_preparer.quote
+    exists = connection.execute(
+        text("SELECT 1 FROM pg_roles WHERE rolname = :name"), {"name": parsed.username}
+    ).first()
+    if not exists:
+        password = ""
+        if parsed.password:
+            escaped = str(parsed.password).replace("'", "''")
+            password = f" PASSWORD '{escaped}'"
+        connection.execute(
+            text(f"CREATE ROLE {quote(parsed.username)} LOGIN NOSUPERUSER NOBYPASSRLS "
+                 f"NOCREATEDB NOCREATEROLE{password}")
+        )
+    return parsed.username

@@ -1,0 +1,90 @@
+"""Message catalogs (babel): every user-facing text is a message id translated here.
+
+Catalogs are the ``.po`` files under ``core/translations`` and each plugin's
+``translations`` folder; they are compiled in memory on first use, so a checkout needs
+no build step. ``pybabel extract/update`` (configured in setup.cfg) maintains them.
+"""
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+SUPPORTED_LOCALES = ("en", "fr", "es", "fa")
+DEFAULT_LOCALE = "en"
+RTL_LANGUAGES = frozenset({"fa", "ar", "he", "ur"})
+DOMAIN = "messages"
+
+_catalog_dirs: list[Path] = [Path(__file__).parent / "translations"]
+
+
+def N_(msgid: str) -> str:
+    """Mark a message id for extraction; it is translated later, where the locale is known."""
+    return msgid
+
+
+_ = N_
+
+
+def add_catalog_dir(path: Path) -> None:
+    """Add a plugin's ``translations`` folder (same layout as core's)."""
+    if path not in _catalog_dirs and path.is_dir():
+        _catalog_dirs.append(path)
+        translations_for.cache_clear()
+
+
+def normalize_locale(locale: str | None) -> str:
+    """``fr_FR``, ``fr-CH`` or ``FR`` → ``fr``; unknown or empty → the default locale."""
+    if not locale:
+        return DEFAULT_LOCALE
+    try:
+        language = Locale.parse(locale.replace("-", "_").split(".")[0]).language
+    except (UnknownLocaleError, ValueError):
+        return DEFAULT_LOCALE
+    return language if language in SUPPORTED_LOCALES else DEFAULT_LOCALE
+
+
+def is_rtl(locale: str | None) -> bool:
+    return normalize_locale(locale) in RTL_LANGUAGES
+
+
+def _load_po(path: Path, locale: str) -> Translations:
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer, domain=DOMAIN)
+
+
+@lru_cache(maxsize=32)
+def translations_for(locale: str) -> NullTranslations:
+    """The merged catalogs of the kernel and the plugins for ``locale``."""
+    merged: NullTranslations | None = None
+    for directory in _catalog_dirs:
+        po = directory / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+        if not po.is_file():
+            continue
+        loaded = _load_po(po, locale)
+        if merged is None:
+            merged = loaded
+        else:
+            merged.merge(loaded)  # type: ignore[union-attr]
+    return merged or NullTranslations()
+
+
+def translate(msgid: str, locale: str | None = None, /, **params: Any) -> str:
+    """Translate ``msgid`` into ``locale`` and fill its named ``%(name)s`` parameters."""
+    text = translations_for(normalize_locale(locale)).gettext(msgid)
+    if params:
+        try:
+            return text % params
+        except (KeyError, ValueError, TypeError):
+            return msgid % params
+    return text

@@ -1,0 +1,76 @@
+"""Schema migrations (Alembic): the kernel's branch plus one version branch per plugin.
+
+``upgrade`` runs as the tables' owner, then secures every tenant table with row-level
+security and grants the application role its rights (PostgreSQL), every time: a plugin's
+new table cannot be left unprotected.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
+from sqlalchemy.engine import make_url
+
+from core.config import Settings
+from core.db import ensure_app_role, normalize_url, secure_tenant_tables, unscoped_engine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    from core import models  # noqa: F401 - complete the metadata
+    from core.plugins import get_registry
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    locations = [str(MIGRATIONS / "versions")]
+    locations += [str(p) for p in get_registry().migration_locations().values()]
+    config.set_main_option("version_locations", os.pathsep.join(locations))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def _app_role(settings: Settings) -> str | None:
+    """The application's role when it differs from the owner that runs migrations."""
+    app = normalize_url(settings.database_url)
+    owner = normalize_url(settings.migration_database_url)
+    if app.get_backend_name() != "postgresql" or app.username == owner.username:
+        return None
+    return app.username
+
+
+def upgrade(settings: Settings, revision: str = "heads") -> list[str]:
+    """Bring the schema to ``revision``; returns the tenant tables secured by RLS."""
+    engine = unscoped_engine(settings.migration_database_url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), revision)
+            app_role = _app_role(settings)
+            if app_role:
+                ensure_app_role(connection, settings.database_url)
+                database = make_url(str(normalize_url(settings.migration_database_url))).database
+                quote = connection.dialect.identifier_preparer.quote
+                connection.exec_driver_sql(f"GRANT CONNECT ON DATABASE {quote(database)} TO {quote(app_role)}")
+                connection.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {quote(app_role)}")
+            return secure_tenant_tables(connection, app_role)
+    finally:
+        engine.dispose()
+
+
+def pending(settings: Settings) -> bool:
+    """Whether the database is behind the code's migrations."""
+    engine = unscoped_engine(settings.migration_database_url)
+    try:
+        with engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+            heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+            return current != heads
+    finally:
+        engine.dispose()

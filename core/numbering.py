@@ -1,0 +1,59 @@
+"""Gapless numbering: a counter row per (organization, sequence, scope), bumped in the caller's
+transaction with ``UPDATE … RETURNING``.
+
+The row lock serializes concurrent writers and a rollback gives the number back, so the
+numbers that get committed run 1, 2, 3… without a gap. A database sequence would not.
+"""
+from __future__ import annotations
+
+from sqlalchemy import String, UniqueConstraint, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.db import Base, OrgOwned, allocate_ids, require_tenant
+
+
+class SequenceCounter(OrgOwned, Base):
+    __tablename__ = "sequence_counter"
+    __table_args__ = (UniqueConstraint("org_id", "name", "scope"),)
+
+    name: Mapped[str] = mapped_column(String(64))  # e.g. "journal:VT"
+    scope: Mapped[str] = mapped_column(String(32), default="")  # e.g. a fiscal year's name
+    next_value: Mapped[int] = mapped_column(default=1)
+
+
+def _ensure_counter(session: Session, name: str, scope: str) -> None:
+    org_id = require_tenant(session)
+    dialect_insert = pg_insert if session.connection().dialect.name == "postgresql" else sqlite_insert
+    statement = dialect_insert(SequenceCounter).values(
+        org_id=org_id, id=allocate_ids(session, 1)[0], name=name, scope=scope, next_value=1
+    ).on_conflict_do_nothing(index_elements=["org_id", "name", "scope"])
+    session.execute(statement)
+
+
+def next_numbers(session: Session, name: str, scope: str = "", count: int = 1) -> range:
+    """Take ``count`` consecutive numbers of the sequence in the current transaction."""
+    bump = (
+        update(SequenceCounter)
+        .where(SequenceCounter.name == name, SequenceCounter.scope == scope)
+        .values(next_value=SequenceCounter.next_value + count)
+        .returning(SequenceCounter.next_value)
+    )
+    last = session.execute(bump).scalar_one_or_none()
+    if last is None:
+        _ensure_counter(session, name, scope)
+        last = session.execute(bump).scalar_one()
+    return range(last - count, last)
+
+
+def next_number(session: Session, name: str, scope: str = "") -> int:
+    return next_numbers(session, name, scope, 1)[0]
+
+
+def peek(session: Session, name: str, scope: str = "") -> int:
+    """The number the next call would return (for display; not a reservation)."""
+    value = session.scalars(
+        select(SequenceCounter.next_value).where(SequenceCounter.name == name, SequenceCounter.scope == scope)
+    ).first()
+    return value or 1
