@@ -186,6 +186,7 @@ class _LineLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
     mapping = loader.construct_mapping(node)
     mapping["__line__"] = node.start_mark.line + 1
+    mapping["__keylines__"] = {key.value: key.start_mark.line + 1 for key, _value in node.value}
     return mapping
 
 
@@ -211,6 +212,7 @@ def parse_template(path: Path) -> ChartTemplate:
     if not isinstance(data, dict):
         raise _error(path, 1, N_("%(file)s, line %(line)s: a template is a mapping with id, version and accounts."))
     top = data.get("__line__", 1)
+    key_lines = data.pop("__keylines__", {})
     for key in ("id", "version", "name", "language", "accounts", "default_accounts"):
         if key not in data:
             raise _error(path, top, N_("%(file)s, line %(line)s: the key %(key)s is missing."), key=key)
@@ -218,7 +220,7 @@ def parse_template(path: Path) -> ChartTemplate:
         raise _error(path, top, N_("%(file)s, line %(line)s: the id %(value)s differs from the file name."),
                      value=data["id"])
     if not isinstance(data["version"], int) or data["version"] < 1:
-        raise _error(path, top, N_("%(file)s, line %(line)s: the version must be a positive whole number."))
+        raise _error(path, key_lines.get("version", top), N_("%(file)s, line %(line)s: the version must be a positive whole number."))
     if data["language"] not in SUPPORTED_LOCALES:
         raise _error(path, top, N_("%(file)s, line %(line)s: unsupported language %(value)s."),
                      value=data["language"])
@@ -242,7 +244,9 @@ def parse_template(path: Path) -> ChartTemplate:
     defaults = data["default_accounts"]
     if not isinstance(defaults, dict):
         raise _error(path, top, N_("%(file)s, line %(line)s: default_accounts is a mapping."))
-    default_line = defaults.pop("__line__", top)
+    defaults.pop("__line__", None)
+    defaults.pop("__keylines__", None)
+    default_line = key_lines.get("default_accounts", top)
     for role, tags in DEFAULT_ACCOUNT_TAGS.items():
         code = defaults.get(role)
         if code is None:
@@ -273,6 +277,7 @@ def parse_template(path: Path) -> ChartTemplate:
 
 def _parse_account(path: Path, raw: dict[str, Any], earlier: dict[str, TemplateAccount]) -> TemplateAccount:
     line = raw.pop("__line__")
+    raw.pop("__keylines__", None)
     allowed = {"code", "name", "type", "subtype", "parent", "reconcilable", "header", "tags"}
     unknown = set(raw) - allowed
     if unknown:

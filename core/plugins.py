@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import PROJECT_NAME, hookspecs
 from core.db import Base, OrgOwned, Timestamp, require_tenant, utcnow
-from core.errors import PluginConfigurationError, PluginDisabled, ValidationError
+from core.errors import NotFound, PluginConfigurationError, PluginDisabled, ValidationError
 from core.i18n import N_, add_catalog_dir
 
 ENTRY_POINT_GROUP = "comptoir.plugins"
@@ -127,7 +127,7 @@ class PluginRegistry:
         try:
             return self.manifests[name]
         except KeyError:
-            raise ValidationError(N_("There is no plugin named %(name)s."), name=name) from None
+            raise NotFound(N_("There is no plugin named %(name)s."), name=name) from None
 
     def requirements_of(self, name: str) -> list[str]:
         """``name``'s requirements, transitively, in dependency order."""

@@ -128,7 +128,9 @@ def _validate(session: Session, name: str, country: str | None, currency: str, l
     if country is not None and not (len(country) == 2 and country.isalpha()
                                     and country.upper() in Locale("en").territories):
         problems.append(FieldError("country", N_("%(country)s is not a country code."), {"country": country}))
-    if not is_known_currency(currency):
+    if not currency:
+        problems.append(FieldError("currency", N_("The organization needs a currency.")))
+    elif not is_known_currency(currency):
         problems.append(FieldError("currency", N_("%(currency)s is not a currency code."), {"currency": currency}))
     if locale not in SUPPORTED_LOCALES:
         problems.append(FieldError("locale", N_("Unsupported language %(locale)s."), {"locale": locale}))
