@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -25,6 +26,12 @@ APP_ROLE = "comptoir_app_test"
 BACKEND = os.environ.get("COMPTOIR_TEST_DB", "sqlite").lower()
 POSTGRES_URL = os.environ.get("COMPTOIR_TEST_POSTGRES_URL")
 STRONG_PASSWORD = "Correct-Horse-9"
+
+# Property tests never time out on a busy CI machine; CI runs a bounded number of examples.
+hypothesis_settings.register_profile("dev", deadline=None, max_examples=100)
+hypothesis_settings.register_profile("ci", deadline=None, max_examples=60,
+                                     suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("ci" if os.environ.get("CI", "").lower() == "true" else "dev")
 
 
 def _install_example_plugin(site: Path) -> None:

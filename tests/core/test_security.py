@@ -114,9 +114,9 @@ def test_a_non_member_has_no_rights(database, org, other_org):
 
 
 def test_custom_role(database, org, owner):
+    clerk = make_user(database, org, "clerk@acme.test", "clerk")
     with database.transaction(org.id) as session:
         create_role(session, "auditor", "External auditor", [ORG_READ, "core.audit.read"], actor=owner)
-        clerk = make_user(database, org, "clerk@acme.test", "clerk")
         add_member(session, clerk, "auditor", actor=owner)
     with database.transaction(org.id) as session:
         assert permissions_of(session, clerk) == {ORG_READ, "core.audit.read"}
@@ -128,12 +128,13 @@ def test_custom_role(database, org, owner):
 
 
 def test_custom_role_errors(database, org):
+    clerk = make_user(database, org, "x@acme.test", "clerk")
     with database.session(org.id) as session:
         with pytest.raises(ValidationError) as caught:
             create_role(session, "owner", "Fake owner", ["no.such.permission"])
         assert {e.field for e in caught.value.errors} == {"code", "permissions"}
         with pytest.raises(ValidationError):
-            add_member(session, make_user(database, org, "x@acme.test", "clerk"), "ghost-role")
+            add_member(session, clerk, "ghost-role")
 
 
 def test_a_custom_role_of_another_organization_is_unknown_here(database, org, other_org):
