@@ -69,8 +69,9 @@ def pending(settings: Settings) -> bool:
     engine = unscoped_engine(settings.migration_database_url)
     try:
         with engine.connect() as connection:
-            current = set(MigrationContext.configure(connection).get_current_heads())
-            heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
-            return current != heads
+            current = MigrationContext.configure(connection).get_current_heads()
+            script = ScriptDirectory.from_config(alembic_config())
+            # Revisions between what the database has and every branch head.
+            return bool(list(script.iterate_revisions("heads", current)))
     finally:
         engine.dispose()

@@ -62,7 +62,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @app.before_request
     def _open_session() -> None:
         database: Database = app.extensions["comptoir.db"]
-        g.db = database.session()
+        # Reads do not take SQLite's write lock, so concurrent page views never wait on it.
+        g.db = database.session(readonly=request.method in ("GET", "HEAD", "OPTIONS"))
         g.locale = _request_locale()
         g.membership = None
         if current_user.is_authenticated and current_org_id() is not None:

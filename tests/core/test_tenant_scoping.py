@@ -23,10 +23,11 @@ TENANT_MODELS = sorted(
 
 def populate_everything(session) -> None:  # noqa: ANN001
     """Each installed plugin's testing.populate, so every tenant table gets rows."""
-    for name in get_registry().names:
-        module_name = "core.testing" if name == "core" else f"plugins.{name}.testing"
+    registry = get_registry()
+    for name in registry.names:
+        package = "core" if name == "core" else registry.pm.get_plugin(name).__name__
         try:
-            module = importlib.import_module(module_name)
+            module = importlib.import_module(f"{package}.testing")
         except ModuleNotFoundError:
             continue
         module.populate(session)

@@ -24,6 +24,8 @@ manifest = PluginManifest(
     version="1.0.0",
     requires=("accounting",),
     description=N_("A plugin that shows every hook."),
+    models="comptoir_example.models",
+    migrations=Path(__file__).parent / "migrations" / "versions",
     translations=Path(__file__).parent / "translations",
 )
 
@@ -80,9 +82,14 @@ def comptoir_period_locked(session: Session, period: object, locked: bool) -> No
 
 @hookimpl
 def comptoir_accounts_in_use(session: Session, account_ids: frozenset[int]) -> list[int]:
-    # Stands in for postings: an account whose name carries the mark counts as used.
-    return list(session.scalars(select(Account.id).where(
-        Account.id.in_(account_ids), Account.name.contains(IN_USE_MARK))))
+    # Accounts with notes are in use; so is any whose name carries the mark (stands in
+    # for postings in tests).
+    from comptoir_example.models import ExampleNote
+
+    noted = session.scalars(select(ExampleNote.account_id).where(ExampleNote.account_id.in_(account_ids)))
+    marked = session.scalars(select(Account.id).where(
+        Account.id.in_(account_ids), Account.name.contains(IN_USE_MARK)))
+    return [*noted, *marked]
 
 
 @hookimpl
