@@ -179,8 +179,10 @@ def bench_org_create(database, chart: str, count: int, profile: str | None) -> O
 @dataclass
 class LookupResult:
     lookups: int
-    scoped: list[float]
+    scoped: list[float]  # wall-clock seconds of each run
     unscoped: list[float]
+    scoped_cpu: list[float]  # this process's CPU seconds of each run (no server, no waiting)
+    unscoped_cpu: list[float]
     note: str
 
     @property
@@ -194,6 +196,15 @@ class LookupResult:
     @property
     def overhead(self) -> float:
         return 100 * (self.scoped_median / self.unscoped_median - 1)
+
+    @property
+    def cpu_overhead(self) -> float:
+        return 100 * (statistics.median(self.scoped_cpu) / statistics.median(self.unscoped_cpu) - 1)
+
+    @property
+    def extra_us(self) -> float:
+        """What scoping adds to one lookup, in microseconds of wall time."""
+        return 1e6 * (self.scoped_median - self.unscoped_median) / self.lookups
 
 
 def bench_lookups(database, org_id: int, lookups: int, repeats: int, expunge_every: int,  # noqa: ANN001
@@ -233,17 +244,20 @@ def bench_lookups(database, org_id: int, lookups: int, repeats: int, expunge_eve
                 if n % expunge_every == 0:
                     session.expunge_all()
 
-    def timed(fn: Callable[[], None]) -> float:
-        started = time.perf_counter()
+    wall: dict[str, list[float]] = {"scoped": [], "unscoped": []}
+    cpu: dict[str, list[float]] = {"scoped": [], "unscoped": []}
+
+    def timed(name: str, fn: Callable[[], None]) -> None:
+        started, started_cpu = time.perf_counter(), time.process_time()
         fn()
-        return time.perf_counter() - started
+        wall[name].append(time.perf_counter() - started)
+        cpu[name].append(time.process_time() - started_cpu)
 
     scoped()  # warm up both: statement caches, connection pool, page cache
     unscoped()
-    times: dict[str, list[float]] = {"scoped": [], "unscoped": []}
     for _ in range(repeats):  # interleaved, so drift (thermal, other load) hits both alike
-        times["scoped"].append(timed(scoped))
-        times["unscoped"].append(timed(unscoped))
+        timed("scoped", scoped)
+        timed("unscoped", unscoped)
 
     if profile:
         import cProfile
@@ -260,7 +274,7 @@ def bench_lookups(database, org_id: int, lookups: int, repeats: int, expunge_eve
             if postgresql else
             "scoped: kernel read-only session; unscoped: plain Session on the same engine, "
             "explicit org_id criterion")
-    return LookupResult(lookups, times["scoped"], times["unscoped"], note)
+    return LookupResult(lookups, wall["scoped"], wall["unscoped"], cpu["scoped"], cpu["unscoped"], note)
 
 
 # --- main ----------------------------------------------------------------------------------------
@@ -323,6 +337,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {lookups.note}")
         print("  scoped runs:   " + ", ".join(f"{t:.3f}" for t in lookups.scoped) + " s")
         print("  unscoped runs: " + ", ".join(f"{t:.3f}" for t in lookups.unscoped) + " s")
+        print(f"  scoping adds {lookups.extra_us:.1f} us per lookup; on this process's CPU time "
+              f"alone (no server, no waiting) the overhead is {lookups.cpu_overhead:.1f}%")
 
         org_ok = orgs.per_second >= ORG_TARGET
         org_target = f"target >= {ORG_TARGET:.0f}/s" + ("" if backend == "sqlite" else " (set for SQLite)")

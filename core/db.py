@@ -7,6 +7,7 @@ organization it was opened for. See DESIGN.md §3.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
@@ -42,6 +43,7 @@ from core.i18n import N_
 
 TENANT_KEY = "comptoir.org_id"
 _NO_TENANT = -1  # matches no row: org ids are positive
+_ORG_PARAM = re.compile(r"^org_id(_m\d+)?$")
 RLS_SETTING = "comptoir.org_id"
 RLS_POLICY = "tenant_isolation"
 ID_SEQUENCE = "comptoir_id_seq"
@@ -165,7 +167,12 @@ def fetch(session: Session, model: type[T], object_id: int, *, what: str | None 
 
 def _scope_orm_execute(state: ORMExecuteState) -> None:
     if state.is_insert:
-        _check_bulk_insert(state)
+        _check_written_rows(state)
+        return
+    if (state.is_update or state.is_delete) and isinstance(state.parameters, list):
+        # Bulk UPDATE by primary key takes its WHERE from each row, not from the loader
+        # criteria: every row must name the session's organization.
+        _check_written_rows(state)
         return
     if not (state.is_select or state.is_update or state.is_delete):
         return
@@ -182,15 +189,20 @@ def _scope_orm_execute(state: ORMExecuteState) -> None:
     )
 
 
-def _check_bulk_insert(state: ORMExecuteState) -> None:
+def _check_written_rows(state: ORMExecuteState) -> None:
     if not any(issubclass(m.class_, OrgOwned) for m in state.all_mappers):
         return
     org_id = require_tenant(state.session)
-    params = state.parameters or state.statement.compile().params  # values() inside the statement
-    rows: Sequence[Any] = params if isinstance(params, list) else [params]
-    for row in rows:
-        if row.get("org_id") != org_id:
+    if state.parameters:
+        rows: Sequence[Any] = state.parameters if isinstance(state.parameters, list) else [state.parameters]
+        if any(row.get("org_id") != org_id for row in rows):
             raise CrossTenantWrite()
+        return
+    # values() inside the statement; a multi-row VALUES names its rows org_id_m0, org_id_m1…
+    compiled = state.statement.compile().params
+    named = [value for key, value in compiled.items() if _ORG_PARAM.match(key)]
+    if not named or any(value != org_id for value in named):
+        raise CrossTenantWrite()
 
 
 def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
@@ -285,6 +297,7 @@ class Database:
 
     def __init__(self, url: str | URL, *, pool_size: int | None = None, echo: bool = False,
                  poolclass: Any = None) -> None:
+        import core.models  # noqa: F401 - every kernel table, for foreign keys to resolve
         self.url = normalize_url(url)
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if poolclass is not None:

@@ -1,14 +1,68 @@
-"""Journals, posting, invoices, VAT, payments and reports."""
+"""Accounting: journals, posting, the maintained balances, the hash chain and reports."""
 from __future__ import annotations
 
+from pathlib import Path
+
+import click
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import hookimpl
 from core.i18n import N_
-from core.plugins import PluginManifest
+from core.plugins import DataSummary, PluginManifest
+from core.security import BOOKKEEPERS, EVERYONE, STAFF, Permission
 
 manifest = PluginManifest(
     name="accounting",
     title=N_("Accounting"),
     version="0.1.0",
-    requires=(),
     description=N_("Journals, posting, invoices, VAT, payments and reports."),
     default_enabled=True,
+    models="plugins.accounting.models",
+    migrations=Path(__file__).parent / "migrations",
 )
+
+READ = "accounting.read"
+DRAFT = "accounting.draft"
+POST = "accounting.post"
+REVERSE = "accounting.reverse"
+
+
+@hookimpl
+def comptoir_register_permissions() -> list[Permission]:
+    return [
+        Permission(READ, N_("See journals, entries and reports"), EVERYONE),
+        Permission(DRAFT, N_("Prepare draft entries"), STAFF),
+        Permission(POST, N_("Post entries"), BOOKKEEPERS),
+        Permission(REVERSE, N_("Reverse posted entries"), BOOKKEEPERS),
+    ]
+
+
+@hookimpl
+def comptoir_organization_created(session: Session, organization: object) -> None:
+    from plugins.accounting.services import create_default_journals
+
+    create_default_journals(session, getattr(organization, "locale", "en"))
+
+
+@hookimpl
+def comptoir_accounts_in_use(session: Session, account_ids: frozenset[int]) -> list[int]:
+    from plugins.accounting.models import JournalLine
+
+    return list(session.scalars(select(JournalLine.account_id).distinct()
+                                .where(JournalLine.account_id.in_(account_ids))))
+
+
+@hookimpl
+def comptoir_data_summary(session: Session) -> list[DataSummary]:
+    from plugins.accounting.models import JournalEntry
+
+    count = session.scalar(select(func.count()).select_from(JournalEntry))
+    return [DataSummary(N_("%(count)s journal entries"), {"count": count})]
+
+
+@hookimpl
+def comptoir_register_cli_commands(cli: click.Group) -> None:
+    from plugins.accounting.cli import ledger
+
+    cli.add_command(ledger)

@@ -200,18 +200,23 @@ def test_period_locked_is_announced_to_enabled_plugins(database, org, cli):
 
 def test_accounts_in_use_prevents_deleting_an_account(database, org):
     """comptoir_accounts_in_use: asked of every installed plugin, enabled or not."""
+    from comptoir_example.models import ExampleNote
+
     with database.transaction(org.id) as session:
-        assert "example" not in enabled_plugins(session)
+        assert "example" not in enabled_plugins(session)  # its data is kept when disabled
         create_account(session, "4711", "Suspense [in use]", type="asset")
-        create_account(session, "4712", "Suspense", type="asset")
-    with database.transaction(org.id) as session, pytest.raises(Conflict) as refused:
-        delete_account(session, "4711")
-    assert refused.value.params == {"code": "4711"}
+        noted = create_account(session, "4712", "Transit", type="asset")
+        session.add(ExampleNote(account_id=noted.id, text="reconciled monthly"))
+        create_account(session, "4713", "Suspense", type="asset")
+    for used in ("4711", "4712"):
+        with database.transaction(org.id) as session, pytest.raises(Conflict) as refused:
+            delete_account(session, used)
+        assert refused.value.params == {"code": used}
     with database.transaction(org.id) as session:
-        delete_account(session, "4712")
+        delete_account(session, "4713")
     with database.transaction(org.id) as session:
         codes = {a.code for a in list_accounts(session)}
-        assert "4711" in codes and "4712" not in codes
+        assert {"4711", "4712"} <= codes and "4713" not in codes
 
 
 def test_accounts_in_use_keeps_names_in_a_chart_update(database, cli):

@@ -9,9 +9,11 @@ from sqlalchemy.exc import ProgrammingError
 from core import models  # noqa: F401 - every kernel model
 from core.chart import Account
 from core.db import Database, RLS_POLICY, tenant_tables
+from core.plugins import get_registry
 from tests.conftest import make_org
 
 pytestmark = pytest.mark.postgresql_only
+get_registry()  # loads every plugin's models before the tables are listed
 
 
 def test_the_application_role_is_neither_owner_superuser_nor_bypassrls(settings, owner_engine):

@@ -15,6 +15,7 @@ from core.plugins import get_registry
 from core.tenancy import Organization
 from tests.conftest import make_org
 
+get_registry()  # loads every plugin's models before the tables are listed
 TENANT_MODELS = sorted(
     (m.class_ for m in Base.registry.mappers if issubclass(m.class_, OrgOwned)),
     key=lambda cls: cls.__tablename__,
@@ -129,6 +130,19 @@ def test_orm_update_and_delete_are_scoped(database, two_orgs):
     with database.session(b.id) as session:
         names = set(session.scalars(select(Account.name)))
         assert "renamed" not in names
+
+
+def test_bulk_update_by_primary_key_cannot_reach_another_tenant(database, two_orgs):
+    a, b = two_orgs
+    with database.session(a.id) as session:
+        b_ids = None
+        set_tenant(session, b.id)
+        b_ids = session.scalars(select(Account.id).limit(2)).all()
+        set_tenant(session, a.id)
+        with pytest.raises(CrossTenantWrite):
+            session.execute(update(Account), [{"org_id": b.id, "id": i, "name": "hijacked"} for i in b_ids])
+        with pytest.raises(CrossTenantWrite):
+            session.execute(update(Account), [{"id": i, "name": "hijacked"} for i in b_ids])
 
 
 def test_switching_tenant_between_identical_cached_queries(database, two_orgs):

@@ -1,0 +1,397 @@
+"""The ledger service: the only writer of journal entries. Other plugins post through it.
+
+Posting checks everything first (balance, accounts, periods), collecting every problem,
+then writes in the caller's transaction: numbers taken gaplessly per journal × fiscal
+year, entries chained by hash per organization, balances per account × period updated.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from moneyed import Money
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from core import numbering
+from core.chart import Account
+from core.db import allocate_ids, require_tenant, utcnow
+from core.errors import Conflict, FieldError, NotFound, PeriodLocked, ValidationError
+from core.i18n import N_, translate
+from core.money import digits, is_known_currency, to_minor
+from core.periods import FiscalYear, Period
+from core.tenancy import current_organization
+from plugins.accounting.models import (
+    AccountBalance,
+    EntryState,
+    Journal,
+    JournalEntry,
+    JournalKind,
+    JournalLine,
+)
+
+CHAIN = "ledger:chain"
+
+DEFAULT_JOURNALS = [
+    ("SAL", N_("Sales"), JournalKind.SALES),
+    ("PUR", N_("Purchases"), JournalKind.PURCHASES),
+    ("BNK", N_("Bank"), JournalKind.BANK),
+    ("CSH", N_("Cash"), JournalKind.CASH),
+    ("MISC", N_("Miscellaneous operations"), JournalKind.MISC),
+    ("OPEN", N_("Opening entries"), JournalKind.OPENING),
+    ("CLOSE", N_("Closing entries"), JournalKind.CLOSING),
+]
+
+
+# --- inputs ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LineInput:
+    """One line to post: ``amount`` in the organization's currency, debit > 0, credit < 0."""
+
+    account: str  # account code
+    amount: Money | Decimal
+    label: str = ""
+    currency: str | None = None  # a foreign currency, with ``amount_currency`` in it
+    amount_currency: Decimal | None = None
+    partner_id: int | None = None
+
+
+@dataclass(frozen=True)
+class EntryInput:
+    journal: str  # journal code
+    date: dt.date
+    lines: Sequence[LineInput]
+    label: str = ""
+    reference: str = ""
+    idempotency_key: str | None = None
+    reversal_of_id: int | None = None  # set by reverse_entry
+
+
+def debit(account: str, amount: Decimal | str | int, label: str = "", **extra: Any) -> LineInput:
+    return LineInput(account, Decimal(str(amount)), label, **extra)
+
+
+def credit(account: str, amount: Decimal | str | int, label: str = "", **extra: Any) -> LineInput:
+    return LineInput(account, -Decimal(str(amount)), label, **extra)
+
+
+@dataclass
+class _Prepared:
+    """An entry checked and turned into rows, before numbers and hashes are given."""
+
+    input: EntryInput
+    journal: Journal
+    period: Period
+    fiscal_year: FiscalYear
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    entry_id: int = 0
+
+
+# --- journals ----------------------------------------------------------------------------------
+
+def create_default_journals(session: Session, locale: str) -> None:
+    session.add_all(Journal(code=code, name=translate(name, locale), kind=kind)
+                    for code, name, kind in DEFAULT_JOURNALS)
+    session.flush()
+
+
+def get_journal(session: Session, code: str) -> Journal:
+    journal = session.scalars(select(Journal).where(Journal.code == code)).one_or_none()
+    if journal is None:
+        raise NotFound(N_("There is no journal %(code)s."), code=code)
+    return journal
+
+
+def list_journals(session: Session) -> list[Journal]:
+    return list(session.scalars(select(Journal).order_by(Journal.code)))
+
+
+# --- checking -------------------------------------------------------------------------------------
+
+class _Context:
+    """What checking a batch needs, read once: accounts, journals, periods, the currency."""
+
+    def __init__(self, session: Session) -> None:
+        require_tenant(session)
+        organization = current_organization(session)
+        self.currency = organization.currency
+        self.accounts = {a.code: a for a in session.scalars(select(Account))}
+        self.journals = {j.code: j for j in session.scalars(select(Journal))}
+        self.years = {y.id: y for y in session.scalars(select(FiscalYear))}
+        self.periods = sorted(session.scalars(select(Period)), key=lambda p: p.start_date)
+
+    def period_of(self, day: dt.date) -> Period | None:
+        for period in self.periods:
+            if period.start_date <= day <= period.end_date:
+                return period
+        return None
+
+
+def _minor(amount: Money | Decimal, currency: str, errors: list[FieldError], row: int) -> int:
+    if isinstance(amount, Money):
+        if amount.currency.code != currency:
+            errors.append(FieldError("amount", N_("Line %(line)s is in %(currency)s; the books are kept in %(books)s."),
+                                     {"line": row, "currency": amount.currency.code, "books": currency}, row))
+            return 0
+        amount = amount.amount
+    if not isinstance(amount, Decimal) or isinstance(amount, bool):
+        raise TypeError("line amounts are Money or Decimal, never floats")
+    minor = amount.scaleb(digits(currency))
+    if minor != minor.to_integral_value():
+        errors.append(FieldError("amount", N_("Line %(line)s has more decimals than %(currency)s allows."),
+                                 {"line": row, "currency": currency}, row))
+        return 0
+    return int(minor)
+
+
+def _prepare(context: _Context, entry: EntryInput, index: int, errors: list[FieldError]) -> _Prepared | None:
+    problems: list[FieldError] = []
+
+    def problem(field_name: str, msgid: str, row: int | None = None, **params: Any) -> None:
+        problems.append(FieldError(field_name, msgid, {"entry": index + 1, **params}, row))
+
+    journal = context.journals.get(entry.journal)
+    if journal is None:
+        problem("journal", N_("Entry %(entry)s: there is no journal %(code)s."), code=entry.journal)
+    period = context.period_of(entry.date)
+    year = context.years.get(period.fiscal_year_id) if period else None
+    if period is None:
+        problem("date", N_("Entry %(entry)s: no fiscal year covers %(date)s."), date=entry.date.isoformat())
+    elif year is not None and year.is_closed:
+        problem("date", N_("Entry %(entry)s: the fiscal year %(year)s is closed."), year=year.name)
+    elif period.locked:
+        problem("date", N_("Entry %(entry)s: the period %(period)s is locked."), period=period.name)
+    if len(entry.lines) < 2:
+        problem("lines", N_("Entry %(entry)s needs at least two lines."))
+    rows = []
+    total = 0
+    amount_errors: list[FieldError] = []
+    for number, line in enumerate(entry.lines, start=1):
+        amount = _minor(line.amount, context.currency, amount_errors, number)
+        total += amount
+        account = context.accounts.get(line.account)
+        if account is None:
+            problem("account", N_("Entry %(entry)s, line %(line)s: there is no account %(code)s."), number,
+                    line=number, code=line.account)
+        elif account.header:
+            problem("account", N_("Entry %(entry)s, line %(line)s: account %(code)s is a heading and takes no postings."),
+                    number, line=number, code=line.account)
+        elif account.deprecated:
+            problem("account", N_("Entry %(entry)s, line %(line)s: account %(code)s is deprecated."), number,
+                    line=number, code=line.account)
+        foreign_minor = None
+        if line.currency is not None or line.amount_currency is not None:
+            if line.currency is None or line.amount_currency is None or not is_known_currency(line.currency):
+                problem("currency", N_("Entry %(entry)s, line %(line)s: a foreign amount needs both a currency and an amount."),
+                        number, line=number)
+            elif line.currency.upper() == context.currency:
+                problem("currency", N_("Entry %(entry)s, line %(line)s: %(currency)s is the organization's own currency."),
+                        number, line=number, currency=line.currency)
+            else:
+                foreign_minor = _minor(Decimal(line.amount_currency), line.currency.upper(), amount_errors, number)
+        if account is not None and account.currency and account.currency != context.currency \
+                and (line.currency or "").upper() != account.currency:
+            problem("currency", N_("Entry %(entry)s, line %(line)s: account %(code)s is kept in %(currency)s."),
+                    number, line=number, code=account.code, currency=account.currency)
+        rows.append({
+            "line_no": number, "account_id": account.id if account is not None else 0,
+            "amount": amount, "currency": line.currency.upper() if foreign_minor is not None else None,
+            "amount_currency": foreign_minor, "partner_id": line.partner_id, "label": line.label[:200],
+            "date": entry.date,
+        })
+    problems.extend(FieldError(e.field, e.msgid, {"entry": index + 1, **e.params}, e.row) for e in amount_errors)
+    if not amount_errors and total != 0 and len(entry.lines) >= 2:
+        problem("lines", N_("Entry %(entry)s is not balanced: debits and credits differ by %(difference)s."),
+                difference=str(Decimal(total).scaleb(-digits(context.currency))))
+    errors.extend(problems)
+    if problems or journal is None or period is None or year is None:
+        return None
+    return _Prepared(entry, journal, period, year, rows)
+
+
+# --- hashing ----------------------------------------------------------------------------------------
+
+def _canonical(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+ENTRY_HASHED = ("org_id", "id", "journal_id", "date", "period_id", "fiscal_year_id", "number", "name",
+                "label", "reference", "reversal_of_id", "idempotency_key", "chain_index")
+LINE_HASHED = ("line_no", "account_id", "date", "amount", "currency", "amount_currency", "partner_id", "label")
+
+
+def entry_hash(previous_hash: str, entry: dict[str, Any], lines: Iterable[dict[str, Any]]) -> str:
+    """SHA-256 over the previous hash, every entry field and every field of every line."""
+    payload = [previous_hash, [_canonical(entry[k]) for k in ENTRY_HASHED],
+               [[_canonical(line[k]) for k in LINE_HASHED] for line in sorted(lines, key=lambda x: x["line_no"])]]
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+
+
+def _previous_hash(session: Session, chain_index: int) -> str:
+    if chain_index <= 1:
+        return ""
+    previous = session.scalars(select(JournalEntry.hash).where(JournalEntry.chain_index == chain_index - 1)).one()
+    return previous or ""
+
+
+# --- posting -------------------------------------------------------------------------------------------
+
+def post_entries(session: Session, entries: Sequence[EntryInput], *, actor: Any = None) -> list[int]:
+    """Check and post ``entries`` in the caller's transaction; returns their ids in order.
+
+    Nothing is written unless every entry is valid: a :class:`ValidationError` lists every
+    problem (entry and line numbers). An entry whose ``idempotency_key`` was already posted
+    is not posted again; its existing id is returned.
+    """
+    org_id = require_tenant(session)
+    if not entries:
+        return []
+    existing = _existing_keys(session, entries)
+    context = _Context(session)
+    errors: list[FieldError] = []
+    prepared: list[_Prepared | None] = []
+    for index, entry in enumerate(entries):
+        if entry.idempotency_key in existing:
+            prepared.append(None)
+            continue
+        prepared.append(_prepare(context, entry, index, errors))
+    if errors:
+        raise ValidationError(errors)
+    todo = [p for p in prepared if p is not None]
+    if todo:
+        _write(session, org_id, todo, actor)
+    ids = []
+    for entry, item in zip(entries, prepared, strict=True):
+        ids.append(item.entry_id if item is not None else existing[entry.idempotency_key or ""])
+    return ids
+
+
+def post_entry(session: Session, entry: EntryInput, *, actor: Any = None) -> JournalEntry:
+    (entry_id,) = post_entries(session, [entry], actor=actor)
+    return get_entry(session, entry_id)
+
+
+def _existing_keys(session: Session, entries: Sequence[EntryInput]) -> dict[str, int]:
+    keys = [e.idempotency_key for e in entries if e.idempotency_key]
+    if not keys:
+        return {}
+    if len(set(keys)) != len(keys):
+        raise ValidationError(FieldError("idempotency_key", N_("The same idempotency key is used twice in one batch.")))
+    rows = session.execute(select(JournalEntry.idempotency_key, JournalEntry.id)
+                           .where(JournalEntry.idempotency_key.in_(keys)))
+    return {key: entry_id for key, entry_id in rows}
+
+
+def _write(session: Session, org_id: int, todo: list[_Prepared], actor: Any) -> None:
+    line_count = sum(len(p.lines) for p in todo)
+    ids = iter(allocate_ids(session, len(todo) + line_count))
+    numbers: dict[tuple[int, int], Iterable[int]] = {}
+    groups: dict[tuple[int, int], int] = defaultdict(int)
+    for item in todo:
+        groups[(item.journal.id, item.fiscal_year.id)] += 1
+    for (journal_id, year_id), count in sorted(groups.items()):
+        numbers[(journal_id, year_id)] = iter(numbering.next_numbers(session, f"journal:{journal_id}", str(year_id), count))
+    chain = numbering.next_numbers(session, CHAIN, "", len(todo))
+    previous = _previous_hash(session, chain.start)
+    posted_at = utcnow()
+    user_id = getattr(actor, "id", None)
+    entry_rows, line_rows, finish_rows = [], [], []
+    balances: dict[tuple[int, int, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for item, chain_index in zip(todo, chain, strict=True):
+        item.entry_id = next(ids)
+        number = next(numbers[(item.journal.id, item.fiscal_year.id)])  # type: ignore[call-overload]
+        name = item.journal.pattern.format(code=item.journal.code, year=item.fiscal_year.name, number=number)
+        entry = {
+            "org_id": org_id, "id": item.entry_id, "journal_id": item.journal.id, "date": item.input.date,
+            "period_id": item.period.id, "fiscal_year_id": item.fiscal_year.id, "number": number, "name": name,
+            "label": item.input.label[:200], "reference": item.input.reference[:64],
+            "reversal_of_id": item.input.reversal_of_id,
+            "idempotency_key": item.input.idempotency_key, "chain_index": chain_index,
+        }
+        for line in item.lines:
+            line.update(org_id=org_id, id=next(ids), entry_id=item.entry_id)
+            key = (line["account_id"], item.period.id, line["currency"] or "")
+            totals = balances[key]
+            totals[0 if line["amount"] > 0 else 1] += abs(line["amount"])
+            totals[2] += line["amount_currency"] or 0
+        digest = entry_hash(previous, entry, item.lines)
+        entry_rows.append({**entry, "state": EntryState.DRAFT, "previous_hash": None, "hash": None,
+                           "posted_at": None, "posted_by": None, "created_at": posted_at})
+        finish_rows.append({"org_id": org_id, "id": item.entry_id, "state": EntryState.POSTED,
+                            "previous_hash": previous, "hash": digest, "posted_at": posted_at, "posted_by": user_id})
+        line_rows.extend(item.lines)
+        previous = digest
+    session.execute(insert(JournalEntry), entry_rows)
+    session.execute(insert(JournalLine), line_rows)
+    # Lines go in while the entry is a draft; the switch to posted is checked by the database.
+    session.execute(update(JournalEntry), finish_rows)
+    _add_to_balances(session, org_id, balances)
+
+
+def _add_to_balances(session: Session, org_id: int, balances: dict[tuple[int, int, str], list[int]]) -> None:
+    dialect_insert = pg_insert if session.connection().dialect.name == "postgresql" else sqlite_insert
+    keys = sorted(balances)  # a stable order: concurrent posters lock rows in the same order
+    ids = allocate_ids(session, len(keys))
+    rows = [{"org_id": org_id, "id": new_id, "account_id": a, "period_id": p, "currency": c,
+             "debit": balances[(a, p, c)][0], "credit": balances[(a, p, c)][1],
+             "amount_currency": balances[(a, p, c)][2]} for new_id, (a, p, c) in zip(ids, keys, strict=True)]
+    for start in range(0, len(rows), 500):
+        statement = dialect_insert(AccountBalance).values(rows[start:start + 500])
+        statement = statement.on_conflict_do_update(
+            index_elements=["org_id", "account_id", "period_id", "currency"],
+            set_={"debit": AccountBalance.debit + statement.excluded.debit,
+                  "credit": AccountBalance.credit + statement.excluded.credit,
+                  "amount_currency": AccountBalance.amount_currency + statement.excluded.amount_currency},
+        )
+        session.execute(statement)
+
+
+# --- reading and reversing ------------------------------------------------------------------------------
+
+def get_entry(session: Session, entry_id: int) -> JournalEntry:
+    from core.db import fetch
+
+    return fetch(session, JournalEntry, entry_id, what=translate(N_("Journal entry"), "en"))
+
+
+def entry_lines(session: Session, entry: JournalEntry) -> list[JournalLine]:
+    return list(session.scalars(select(JournalLine).where(JournalLine.entry_id == entry.id).order_by(JournalLine.line_no)))
+
+
+def reverse_entry(session: Session, entry_id: int, *, date: dt.date | None = None, label: str | None = None,
+                  actor: Any = None) -> JournalEntry:
+    """Post the entry that cancels ``entry_id`` (same lines, opposite signs)."""
+    original = get_entry(session, entry_id)
+    if not original.is_posted:
+        raise Conflict(N_("Only a posted entry can be reversed; delete a draft instead."))
+    already = session.scalars(select(JournalEntry.id).where(JournalEntry.reversal_of_id == original.id)).first()
+    if already is not None:
+        raise Conflict(N_("Entry %(name)s is already reversed."), name=original.name)
+    accounts = {a.id: a.code for a in session.scalars(select(Account))}
+    journal = session.get_one(Journal, (original.org_id, original.journal_id))
+    currency = current_organization(session).currency
+    lines = [
+        LineInput(accounts[line.account_id], -Decimal(line.amount).scaleb(-digits(currency)), line.label,
+                  line.currency,
+                  -Decimal(line.amount_currency).scaleb(-digits(line.currency)) if line.currency else None,
+                  line.partner_id)
+        for line in entry_lines(session, original)
+    ]
+    reversal = EntryInput(journal.code, date or original.date, lines,
+                          label=label or translate(N_("Reversal of %(name)s"), "en", name=original.name),
+                          reference=original.name or "", reversal_of_id=original.id)
+    (new_id,) = post_entries(session, [reversal], actor=actor)
+    return get_entry(session, new_id)
