@@ -72,11 +72,13 @@ def comptoir_menu_items() -> list[MenuItem]:
 
 @hookspec
 def comptoir_organization_created(session: Session, organization: Organization) -> None:
-    """An organization was just created, its chart loaded, inside the creating transaction.
+    """An organization starts using the plugin, inside that transaction.
 
-    The session is scoped to the new organization: create the plugin's defaults here
-    (journals, sequences…). Called for every installed plugin that is enabled for it.
-    Returns nothing; raising aborts the creation.
+    Called once per organization and plugin: when the organization is created with the
+    plugin enabled (its chart already loaded), or when the plugin is enabled for it the first
+    time (re-enabling after a disable does not call it again). The session is scoped to the
+    organization: create the plugin's defaults here (journals, sequences…). Returns nothing;
+    raising aborts the creation or the enabling.
     """
 
 

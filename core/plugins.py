@@ -286,11 +286,12 @@ def require_plugin(session: Session, name: str) -> None:
         raise PluginDisabled()
 
 
-def _set_enabled(session: Session, name: str, enabled: bool) -> bool:
+def _set_enabled(session: Session, name: str, enabled: bool) -> bool | None:
+    """Record the state; True/False if it changed, None if the plugin is new to the organization."""
     row = session.scalars(select(OrgPlugin).where(OrgPlugin.plugin == name)).one_or_none()
     if row is None:
         session.add(OrgPlugin(plugin=name, enabled=enabled))
-        return enabled
+        return None if enabled else False
     if row.enabled == enabled:
         return False
     row.enabled = enabled
@@ -306,13 +307,22 @@ def enable_plugin(session: Session, name: str, *, actor: Any = None) -> list[str
     registry.manifest(name)
     if name == KERNEL:
         return []
+    from core.tenancy import current_organization
+
     changed = []
     for plugin in [*registry.requirements_of(name), name]:
-        if plugin != KERNEL and _set_enabled(session, plugin, True):
-            changed.append(plugin)
-    session.flush()
-    for plugin in changed:
+        if plugin == KERNEL:
+            continue
+        outcome = _set_enabled(session, plugin, True)
+        if outcome is False:
+            continue
+        changed.append(plugin)
+        session.flush()
         audit.record(session, "plugin.enabled", target=plugin, actor=actor)
+        if outcome is None:  # first use by this organization: the plugin sets up its defaults
+            registry.call_only(plugin, "comptoir_organization_created")(
+                session=session, organization=current_organization(session))
+    session.flush()
     return changed
 
 

@@ -365,10 +365,15 @@ def memberships_of(session: Session, user: User) -> list[Membership]:
 
 def permissions_of(session: Session, user: User) -> frozenset[str]:
     """What ``user`` may do in the session's organization (nothing if not a member)."""
+    from core.plugins import enabled_plugins, get_registry
+
     member = membership(session, user)
     if member is None or not user.active:
         return frozenset()
-    return role_permissions(session, member.role)
+    # A disabled plugin's permissions grant nothing in this organization.
+    enabled = enabled_plugins(session)
+    owners = get_registry().permission_plugin
+    return frozenset(p for p in role_permissions(session, member.role) if owners.get(p) in enabled)
 
 
 def has_permission(session: Session, user: User, permission: str) -> bool:

@@ -210,10 +210,6 @@ def create_organization(
     audit.record(session, "organization.created", target=org.code, actor=actor,
                  chart=template.id if template else None, currency=currency,
                  parent=parent.code if parent else None)
-    from core.plugins import enabled_plugins
-
-    registry.call_enabled(enabled_plugins(session), "comptoir_organization_created",
-                          session=session, organization=org)
     session.flush()
     return org
 

@@ -51,9 +51,10 @@ def pytest_configure(config: pytest.Config) -> None:
     site = Path(tempfile.mkdtemp(prefix="comptoir-site-"))
     config.add_cleanup(lambda: shutil.rmtree(site, ignore_errors=True))
     _install_example_plugin(site)
-    from core.plugins import reset_registry
+    from core.plugins import get_registry, reset_registry
 
     reset_registry(None)
+    get_registry()  # every plugin's models are in the metadata before tests list the tables
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

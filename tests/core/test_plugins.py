@@ -128,3 +128,28 @@ def test_unknown_plugin_and_the_kernel(database, org):
         with pytest.raises(ValidationError):
             plan_disable(session, "core")
         assert "core" in enabled_plugins(session)
+
+
+def test_enabling_later_sets_the_plugin_up_once(database):
+    from plugins.accounting.services import list_journals
+    from tests.conftest import make_org
+
+    org = make_org(database, "Late adopter", plugins=[])
+    with database.transaction(org.id) as session:
+        assert list_journals(session) == []
+        enable_plugin(session, "accounting")
+        assert len(list_journals(session)) == 7
+        disable_plugin(session, "accounting")
+        enable_plugin(session, "accounting")  # re-enabling does not set up twice
+        assert len(list_journals(session)) == 7
+
+
+def test_a_disabled_plugins_permissions_grant_nothing(database, org):
+    from core.security import has_permission
+    from tests.conftest import make_user
+
+    clerk = make_user(database, org, "clerk@acme.test", "clerk")
+    with database.transaction(org.id) as session:
+        assert not has_permission(session, clerk, "example.use")
+        enable_plugin(session, "example")
+        assert has_permission(session, clerk, "example.use")
