@@ -234,7 +234,7 @@ def plugin_disable(ctx: Context, org: str, name: str, yes: bool) -> None:
 
     with ctx.transaction(org) as session:
         impact = plan_disable(session, name)
-        click.echo(t(N_("Disabling %(plugin)s makes unavailable (its data is kept):"), plugin=name))
+        click.echo(t(N_("Disabling %(plugin)s makes the following unavailable (its data is kept):"), plugin=name))
         if impact.also_disabled:
             click.echo("  " + t(N_("plugins that require it: %(plugins)s"), plugins=", ".join(impact.also_disabled)))
         if impact.permissions:
@@ -348,7 +348,7 @@ def fiscal_year_lock(ctx: Context, org: str, period: str, unlock: bool) -> None:
 
     with ctx.transaction(org) as session:
         set_period_lock(session, period, not unlock, actor=CLI_ACTOR)
-    click.echo(t(N_("Period %(period)s is unlocked.") if unlock else N_("Period %(period)s is locked."),
+    click.echo(t(N_("Period %(period)s unlocked.") if unlock else N_("Period %(period)s locked."),
                  period=period))
 
 

@@ -89,7 +89,7 @@ def find_organization(session: Session, ref: str | int) -> Organization:
     if not found:
         raise NotFound(N_("Organization %(ref)s was not found."), ref=text)
     if len(found) > 1:
-        raise Conflict(N_("Several organizations are named %(ref)s; use its code."), ref=text)
+        raise Conflict(N_("Several organizations are named %(ref)s; use the organization's code instead."), ref=text)
     return found[0]
 
 
@@ -185,7 +185,7 @@ def create_organization(
         raise ValidationError(problems)
     code = (code or "").strip().lower() or _unique_code(session, slugify(name))
     if not re.fullmatch(r"[a-z0-9][a-z0-9\-]{0,31}", code):
-        raise ValidationError(FieldError("code", N_("A code uses lower-case letters, digits and -.")))
+        raise ValidationError(FieldError("code", N_("An organization code uses lower-case letters, digits and -.")))
     if session.scalars(select(Organization.id).where(Organization.code == code)).first() is not None:
         raise Conflict(N_("The organization code %(code)s is taken."), code=code)
 

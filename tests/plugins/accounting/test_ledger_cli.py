@@ -1,0 +1,24 @@
+"""`comptoir ledger verify`: exit 0 on an intact ledger, 1 naming what differs."""
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from plugins.accounting.services import post_entries
+from plugins.accounting.testing import sale
+from tests.conftest import make_org
+from tests.core.test_cli import comptoir  # noqa: F401 - the fixture
+
+
+def test_verify_an_intact_then_a_tampered_ledger(comptoir, database, owner_engine):  # noqa: F811
+    org = make_org(database, "Verified", chart="fr_pcg", code="verified")
+    with database.transaction(org.id) as session:
+        post_entries(session, [sale(session, "10.00"), sale(session, "20.00")])
+    code, out, err = comptoir("ledger", "verify", "--org", "verified")
+    assert code == 0 and "intact" in out, err
+    with owner_engine.connect() as raw:
+        raw.execute(text("UPDATE account_balance SET debit = debit + 1 WHERE org_id = :o "
+                         "AND debit > 0"), {"o": org.id})
+        raw.commit()
+    code, out, err = comptoir("ledger", "verify", "--org", "verified")
+    assert code == 1
+    assert "The balance of account 512" in err and "differs from its lines" in err
