@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Annotated, Any, TypeVar
 
 from sqlalchemy import (
@@ -19,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     MetaData,
+    bindparam,
     String,
     Table,
     create_engine,
@@ -165,7 +167,19 @@ def fetch(session: Session, model: type[T], object_id: int, *, what: str | None 
 
 # --- the scoping listeners -----------------------------------------------------------
 
+# One criteria object for every query: its parameter's value is read when the statement
+# runs, from the tenant that _scope_orm_execute sets just before, in this thread or task.
+# (Building a with_loader_criteria lambda per query cost more than a primary-key lookup.)
+_query_tenant: ContextVar[int] = ContextVar("comptoir_query_tenant", default=_NO_TENANT)
+_TENANT_PARAM = bindparam("comptoir_tenant", type_=BigInteger, callable_=_query_tenant.get)
+_TENANT_CRITERIA = with_loader_criteria(OrgOwned, lambda cls: cls.org_id == _TENANT_PARAM,
+                                        include_aliases=True, track_closure_variables=False)
+
+
 def _scope_orm_execute(state: ORMExecuteState) -> None:
+    org_id = state.session.info.get(TENANT_KEY)
+    # Set for every statement of this session, lazy loads included, before it runs.
+    _query_tenant.set(_NO_TENANT if org_id is None else org_id)
     if state.is_insert:
         _check_written_rows(state)
         return
@@ -178,15 +192,12 @@ def _scope_orm_execute(state: ORMExecuteState) -> None:
         return
     if state.is_column_load or state.is_relationship_load:
         return  # the parent query was scoped and its criteria propagate to loaders
-    org_id = state.session.info.get(TENANT_KEY)
     if org_id is None:
         for mapper in state.all_mappers:
             if issubclass(mapper.class_, OrgOwned):
                 raise TenantContextMissing()
-        org_id = _NO_TENANT  # a tenant table reached through a join shows nothing
-    state.statement = state.statement.options(
-        with_loader_criteria(OrgOwned, lambda cls: cls.org_id == org_id, include_aliases=True)
-    )
+        # (a tenant table reached through a join shows nothing: the parameter is -1)
+    state.statement = state.statement.options(_TENANT_CRITERIA)
 
 
 def _check_written_rows(state: ORMExecuteState) -> None:

@@ -185,7 +185,7 @@ def test_period_locked_is_announced_to_enabled_plugins(database, org, cli):
     with database.transaction(with_example.id) as session:
         assert set_period_lock(session, name, True).locked
     assert cli("fiscal-year", "lock", "--org", with_example.code, name, "--unlock") == \
-        f"Period {name} is unlocked.\n"
+        f"Period {name} unlocked.\n"
     events = example_events(database, with_example, "example.period_locked")
     assert sorted((e.target, e.detail_values["locked"]) for e in events) == [(name, False), (name, True)]
 

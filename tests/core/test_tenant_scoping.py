@@ -157,6 +157,36 @@ def test_switching_tenant_between_identical_cached_queries(database, two_orgs):
     assert first == [a.id] and second == [b.id] and third == [a.id]
 
 
+def test_interleaved_sessions_of_two_tenants_in_one_thread(database, two_orgs):
+    a, b = two_orgs
+    query = select(Account.org_id).where(Account.code == "1100")
+    with database.session(a.id, readonly=True) as session_a, database.session(b.id, readonly=True) as session_b:
+        for _ in range(3):
+            assert session_a.scalars(query).all() == [a.id]
+            assert session_b.scalars(query).all() == [b.id]
+        results_a = session_a.execute(select(Account.org_id))
+        assert {row[0] for row in session_b.execute(select(Account.org_id))} == {b.id}
+        assert {row[0] for row in results_a} == {a.id}
+
+
+def test_threads_of_two_tenants_never_mix(database, two_orgs):
+    import threading
+
+    seen: dict[int, set[int]] = {org.id: set() for org in two_orgs}
+
+    def reader(org_id: int) -> None:
+        with database.session(org_id, readonly=True) as session:
+            for _ in range(50):
+                seen[org_id].update(session.scalars(select(Account.org_id).limit(5)))
+
+    threads = [threading.Thread(target=reader, args=(org.id,)) for org in two_orgs for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == {org.id: {org.id} for org in two_orgs}
+
+
 def test_composite_foreign_keys_reject_a_reference_to_another_tenant(owner_engine, two_orgs):
     a, b = two_orgs
     with owner_engine.connect() as raw:
