@@ -17,10 +17,11 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from flask import Blueprint
     from sqlalchemy.orm import Session
 
-    from core.periods import Period
+    from core.periods import FiscalYear, Period
     from core.plugins import DataSummary, MenuItem
     from core.security import Permission
     from core.tenancy import Organization
+    from plugins.accounting.rates import RateProvider
 
 
 # --- Start-up: registrations (called once when the plugin registry is built) --------------
@@ -68,6 +69,15 @@ def comptoir_menu_items() -> list[MenuItem]:
     """
 
 
+@hookspec
+def comptoir_register_rate_providers() -> list[RateProvider]:
+    """Sources of exchange rates (:class:`plugins.accounting.rates.RateProvider`).
+
+    Called when ``comptoir rates update`` looks for the configured provider. Returns a list;
+    a provider name given twice is an error.
+    """
+
+
 # --- Tenant lifecycle events ------------------------------------------------------------
 
 @hookspec
@@ -85,6 +95,23 @@ def comptoir_organization_created(session: Session, organization: Organization) 
 @hookspec
 def comptoir_period_locked(session: Session, period: Period, locked: bool) -> None:
     """A period was locked (``locked=True``) or unlocked, inside that transaction.
+
+    Returns nothing; raising refuses the change.
+    """
+
+
+@hookspec
+def comptoir_entries_posted(session: Session, entry_ids: list[int]) -> None:
+    """Journal entries were just posted (ids in posting order), inside the posting transaction.
+
+    Called once per batch, for the plugins enabled for the organization. Returns nothing;
+    raising rolls the posting back.
+    """
+
+
+@hookspec
+def comptoir_fiscal_year_closed(session: Session, fiscal_year: FiscalYear, reopened: bool) -> None:
+    """A fiscal year was closed (``reopened=False``) or reopened, inside that transaction.
 
     Returns nothing; raising refuses the change.
     """

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from moneyed import Money
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -94,6 +94,7 @@ class _Prepared:
     fiscal_year: FiscalYear
     lines: list[dict[str, Any]] = field(default_factory=list)
     entry_id: int = 0
+    draft_id: int | None = None  # posting a stored draft keeps its id
 
 
 # --- journals ----------------------------------------------------------------------------------
@@ -273,15 +274,107 @@ def post_entries(session: Session, entries: Sequence[EntryInput], *, actor: Any 
     todo = [p for p in prepared if p is not None]
     if todo:
         _write(session, org_id, todo, actor)
+        _announce(session, [p.entry_id for p in todo])
     ids = []
     for entry, item in zip(entries, prepared, strict=True):
         ids.append(item.entry_id if item is not None else existing[entry.idempotency_key or ""])
     return ids
 
 
+def _announce(session: Session, entry_ids: list[int]) -> None:
+    from core.plugins import enabled_plugins, get_registry
+
+    get_registry().call_enabled(enabled_plugins(session), "comptoir_entries_posted",
+                                session=session, entry_ids=entry_ids)
+
+
 def post_entry(session: Session, entry: EntryInput, *, actor: Any = None) -> JournalEntry:
     (entry_id,) = post_entries(session, [entry], actor=actor)
     return get_entry(session, entry_id)
+
+
+def create_draft(session: Session, entry: EntryInput, *, actor: Any = None) -> JournalEntry:
+    """Store an entry to finish later: no number, no balance check, no effect on balances.
+
+    Its journal, date and accounts must exist already; posting it runs every check.
+    """
+    context = _Context(session)
+    problems: list[FieldError] = []
+    journal = context.journals.get(entry.journal)
+    if journal is None:
+        problems.append(FieldError("journal", N_("There is no journal %(code)s."), {"code": entry.journal}))
+    period = context.period_of(entry.date)
+    if period is None:
+        problems.append(FieldError("date", N_("No fiscal year covers %(date)s."), {"date": entry.date.isoformat()}))
+    rows = []
+    for number, line in enumerate(entry.lines, start=1):
+        account = context.accounts.get(line.account)
+        if account is None:
+            problems.append(FieldError("account", N_("Line %(line)s: there is no account %(code)s."),
+                                       {"line": number, "code": line.account}, number))
+            continue
+        amount = _minor(line.amount, context.currency, problems, number)
+        foreign = (_minor(Decimal(line.amount_currency), line.currency.upper(), problems, number)
+                   if line.currency and line.amount_currency is not None else None)
+        rows.append({"line_no": number, "account_id": account.id, "amount": amount,
+                     "currency": line.currency.upper() if foreign is not None else None,
+                     "amount_currency": foreign, "partner_id": line.partner_id, "label": line.label[:200],
+                     "date": entry.date})
+    if problems:
+        raise ValidationError(problems)
+    assert journal is not None and period is not None
+    draft = JournalEntry(journal_id=journal.id, date=entry.date, period_id=period.id,
+                         fiscal_year_id=period.fiscal_year_id, state=EntryState.DRAFT, label=entry.label[:200],
+                         reference=entry.reference[:64], idempotency_key=entry.idempotency_key)
+    session.add(draft)
+    session.flush()
+    session.add_all(JournalLine(entry_id=draft.id, **row) for row in rows)
+    session.flush()
+    return draft
+
+
+def _line_inputs(session: Session, entry: JournalEntry, sign: int = 1) -> list[LineInput]:
+    """The stored lines of ``entry`` as inputs again (``sign=-1``: the opposite amounts)."""
+    accounts = {a.id: a.code for a in session.scalars(select(Account))}
+    currency = current_organization(session).currency
+    return [LineInput(accounts[line.account_id], sign * Decimal(line.amount).scaleb(-digits(currency)), line.label,
+                      line.currency,
+                      sign * Decimal(line.amount_currency).scaleb(-digits(line.currency)) if line.currency else None,
+                      line.partner_id)
+            for line in entry_lines(session, entry)]
+
+
+def _draft_input(session: Session, draft: JournalEntry) -> EntryInput:
+    journal = session.get_one(Journal, (draft.org_id, draft.journal_id))
+    return EntryInput(journal.code, draft.date, _line_inputs(session, draft), label=draft.label,
+                      reference=draft.reference)
+
+
+def post_draft(session: Session, entry_id: int, *, actor: Any = None) -> JournalEntry:
+    """Check and post a stored draft, keeping its id."""
+    draft = get_entry(session, entry_id)
+    if draft.is_posted:
+        raise Conflict(N_("Entry %(name)s is already posted."), name=draft.name)
+    org_id = require_tenant(session)
+    errors: list[FieldError] = []
+    prepared = _prepare(_Context(session), _draft_input(session, draft), 0, errors)
+    if errors or prepared is None:
+        raise ValidationError(errors)
+    prepared.draft_id = draft.id
+    _write(session, org_id, [prepared], actor)
+    _announce(session, [draft.id])
+    session.expire(draft)
+    return get_entry(session, entry_id)
+
+
+def delete_draft(session: Session, entry_id: int) -> None:
+    """Delete a draft; a posted entry is corrected by a reversal, never deleted."""
+    draft = get_entry(session, entry_id)
+    if draft.is_posted:
+        raise Conflict(N_("A posted entry cannot be deleted: reverse it."))
+    session.execute(delete(JournalLine).where(JournalLine.entry_id == draft.id))
+    session.delete(draft)
+    session.flush()
 
 
 def _existing_keys(session: Session, entries: Sequence[EntryInput]) -> dict[str, int]:
@@ -297,7 +390,10 @@ def _existing_keys(session: Session, entries: Sequence[EntryInput]) -> dict[str,
 
 def _write(session: Session, org_id: int, todo: list[_Prepared], actor: Any) -> None:
     line_count = sum(len(p.lines) for p in todo)
-    ids = iter(allocate_ids(session, len(todo) + line_count))
+    drafts = [p.draft_id for p in todo if p.draft_id is not None]
+    if drafts:  # a draft's lines are rewritten from what was checked
+        session.execute(delete(JournalLine).where(JournalLine.entry_id.in_(drafts)))
+    ids = iter(allocate_ids(session, len(todo) - len(drafts) + line_count))
     numbers: dict[tuple[int, int], Iterable[int]] = {}
     groups: dict[tuple[int, int], int] = defaultdict(int)
     for item in todo:
@@ -311,7 +407,7 @@ def _write(session: Session, org_id: int, todo: list[_Prepared], actor: Any) -> 
     entry_rows, line_rows, finish_rows = [], [], []
     balances: dict[tuple[int, int, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     for item, chain_index in zip(todo, chain, strict=True):
-        item.entry_id = next(ids)
+        item.entry_id = item.draft_id if item.draft_id is not None else next(ids)
         number = next(numbers[(item.journal.id, item.fiscal_year.id)])  # type: ignore[call-overload]
         name = item.journal.pattern.format(code=item.journal.code, year=item.fiscal_year.name, number=number)
         entry = {
@@ -328,13 +424,15 @@ def _write(session: Session, org_id: int, todo: list[_Prepared], actor: Any) -> 
             totals[0 if line["amount"] > 0 else 1] += abs(line["amount"])
             totals[2] += line["amount_currency"] or 0
         digest = entry_hash(previous, entry, item.lines)
-        entry_rows.append({**entry, "state": EntryState.DRAFT, "previous_hash": None, "hash": None,
-                           "posted_at": None, "posted_by": None, "created_at": posted_at})
-        finish_rows.append({"org_id": org_id, "id": item.entry_id, "state": EntryState.POSTED,
-                            "previous_hash": previous, "hash": digest, "posted_at": posted_at, "posted_by": user_id})
+        if item.draft_id is None:
+            entry_rows.append({**entry, "state": EntryState.DRAFT, "previous_hash": None, "hash": None,
+                               "posted_at": None, "posted_by": None, "created_at": posted_at})
+        finish_rows.append({**entry, "state": EntryState.POSTED, "previous_hash": previous, "hash": digest,
+                            "posted_at": posted_at, "posted_by": user_id})
         line_rows.extend(item.lines)
         previous = digest
-    session.execute(insert(JournalEntry), entry_rows)
+    if entry_rows:
+        session.execute(insert(JournalEntry), entry_rows)
     session.execute(insert(JournalLine), line_rows)
     # Lines go in while the entry is a draft; the switch to posted is checked by the database.
     session.execute(update(JournalEntry), finish_rows)
@@ -380,17 +478,8 @@ def reverse_entry(session: Session, entry_id: int, *, date: dt.date | None = Non
     already = session.scalars(select(JournalEntry.id).where(JournalEntry.reversal_of_id == original.id)).first()
     if already is not None:
         raise Conflict(N_("Entry %(name)s is already reversed."), name=original.name)
-    accounts = {a.id: a.code for a in session.scalars(select(Account))}
     journal = session.get_one(Journal, (original.org_id, original.journal_id))
-    currency = current_organization(session).currency
-    lines = [
-        LineInput(accounts[line.account_id], -Decimal(line.amount).scaleb(-digits(currency)), line.label,
-                  line.currency,
-                  -Decimal(line.amount_currency).scaleb(-digits(line.currency)) if line.currency else None,
-                  line.partner_id)
-        for line in entry_lines(session, original)
-    ]
-    reversal = EntryInput(journal.code, date or original.date, lines,
+    reversal = EntryInput(journal.code, date or original.date, _line_inputs(session, original, -1),
                           label=label or translate(N_("Reversal of %(name)s"), "en", name=original.name),
                           reference=original.name or "", reversal_of_id=original.id)
     (new_id,) = post_entries(session, [reversal], actor=actor)

@@ -81,6 +81,17 @@ def comptoir_period_locked(session: Session, period: object, locked: bool) -> No
 
 
 @hookimpl
+def comptoir_entries_posted(session: Session, entry_ids: list[int]) -> None:
+    audit.record(session, "example.entries_posted", count=len(entry_ids))
+
+
+@hookimpl
+def comptoir_fiscal_year_closed(session: Session, fiscal_year: object, reopened: bool) -> None:
+    audit.record(session, "example.fiscal_year_closed", target=getattr(fiscal_year, "name", ""),
+                 reopened=reopened)
+
+
+@hookimpl
 def comptoir_accounts_in_use(session: Session, account_ids: frozenset[int]) -> list[int]:
     # Accounts with notes are in use; so is any whose name carries the mark (stands in
     # for postings in tests).

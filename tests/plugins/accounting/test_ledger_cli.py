@@ -22,3 +22,20 @@ def test_verify_an_intact_then_a_tampered_ledger(comptoir, database, owner_engin
     code, out, err = comptoir("ledger", "verify", "--org", "verified")
     assert code == 1
     assert "The balance of account 512" in err and "differs from its lines" in err
+
+
+def test_close_and_reopen_from_the_command_line(comptoir, database):  # noqa: F811
+    from tests.conftest import make_user
+
+    org = make_org(database, "Yearly", chart="fr_pcg", code="yearly", first_fiscal_year=2026)
+    make_user(database, org, "owner@yearly.test", "owner")
+    make_user(database, org, "clerk@yearly.test", "clerk")
+    with database.transaction(org.id) as session:
+        post_entries(session, [sale(session, "10.00")])
+    code, out, err = comptoir("ledger", "close-year", "--org", "yearly", "2026")
+    assert code == 0 and "2026 is closed" in out, err
+    code, _, err = comptoir("ledger", "reopen-year", "--org", "yearly", "2026", "--user", "clerk@yearly.test")
+    assert code == 1 and "permission" in err
+    code, out, err = comptoir("ledger", "reopen-year", "--org", "yearly", "2026", "--user", "owner@yearly.test")
+    assert code == 0 and "reopened" in out, err
+    assert comptoir("ledger", "verify", "--org", "yearly")[0] == 0

@@ -216,3 +216,35 @@ def test_any_postings_keep_the_books_balanced_and_consistent(backend, tmp_path_f
 
 def LineDebit(account: str, cents: int):  # noqa: N802, ANN201 - reads like the ledger it builds
     return debit(account, Decimal(cents).scaleb(-2))
+
+
+def test_a_draft_changes_nothing_until_posted_and_keeps_its_id(database, books):
+    from plugins.accounting.services import create_draft, delete_draft, post_draft
+
+    unbalanced = EntryInput("SAL", D(YEAR, 3, 2), [debit("400", "10"), credit("700", "9")])
+    with database.transaction(books.id) as session:
+        draft = create_draft(session, sale("42.00", D(YEAR, 3, 1)))
+        broken = create_draft(session, unbalanced)
+        assert draft.number is None and not draft.is_posted
+        assert trial_balance(session, D(YEAR, 1, 1), D(YEAR, 12, 31)) == []
+        posted = post_draft(session, draft.id)
+        assert posted.id == draft.id and posted.name == "SAL/2026/00001" and posted.is_posted
+        with pytest.raises(ValidationError, match="not balanced"):
+            post_draft(session, broken.id)
+        with pytest.raises(Conflict):
+            post_draft(session, draft.id)
+        with pytest.raises(Conflict):
+            delete_draft(session, draft.id)
+        delete_draft(session, broken.id)
+    with database.session(books.id) as session:
+        assert count(session, JournalEntry) == 1
+        rows = {r.code: r for r in trial_balance(session, D(YEAR, 1, 1), D(YEAR, 12, 31))}
+        assert rows["700"].credit == Decimal("42.00")
+        assert verify_ledger(session) == []
+
+
+def test_a_draft_with_unknown_accounts_is_refused(database, books):
+    from plugins.accounting.services import create_draft
+
+    with database.session(books.id) as session, pytest.raises(ValidationError, match="no account 999"):
+        create_draft(session, EntryInput("SAL", D(YEAR, 3, 2), [debit("999", "1"), credit("700", "1")]))
