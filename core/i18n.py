@@ -29,8 +29,6 @@ def N_(msgid: str) -> str:
     return msgid
 
 
-_ = N_
-
 
 def add_catalog_dir(path: Path) -> None:
     """Add a plugin's ``translations`` folder (same layout as core's)."""

@@ -7,7 +7,7 @@ rounding) to the currency's minor unit, whose digits come from babel's ISO 4217 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from functools import lru_cache
+from functools import cache
 
 from babel import Locale
 from babel.numbers import format_currency, format_decimal, get_currency_precision, list_currencies
@@ -23,7 +23,7 @@ _NATIVE_DIGITS = {"arabext": str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
                   "arab": str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _known_currencies() -> frozenset[str]:
     return frozenset(list_currencies())
 
@@ -32,7 +32,7 @@ def is_known_currency(code: str | None) -> bool:
     return bool(code) and code.upper() in _known_currencies()
 
 
-@lru_cache(maxsize=None)
+@cache
 def digits(currency: str) -> int:
     """Minor-unit digits of ``currency`` (2 for EUR, 0 for JPY, 3 for KWD)."""
     return get_currency_precision(currency.upper())

@@ -12,7 +12,6 @@ import re
 import unicodedata
 
 from babel import Locale
-from babel.numbers import get_currency_name
 from sqlalchemy import BigInteger, ForeignKey, String, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -212,7 +211,3 @@ def create_organization(
                  parent=parent.code if parent else None)
     session.flush()
     return org
-
-
-def currency_label(org: Organization, locale: str) -> str:
-    return get_currency_name(org.currency, locale=locale)

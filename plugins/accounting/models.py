@@ -126,3 +126,20 @@ class AccountBalance(OrgOwned, Base):
     debit: Mapped[MinorUnits] = mapped_column(default=0)
     credit: Mapped[MinorUnits] = mapped_column(default=0)  # positive: the sum of credits
     amount_currency: Mapped[MinorUnits] = mapped_column(default=0)
+
+
+class ExchangeRate(OrgOwned, Base):
+    """On ``date``, one unit of ``currency`` is worth ``rate`` units of the organization's currency.
+
+    The rate is an exact decimal kept as text (never a float); the latest rate on or before
+    a day is the one used for it (see ``plugins.accounting.rates``).
+    """
+
+    __tablename__ = "exchange_rate"
+    __table_args__ = (UniqueConstraint("org_id", "currency", "date"),)
+
+    currency: Mapped[str] = mapped_column(String(3))
+    date: Mapped[dt.date] = mapped_column(Date)
+    rate: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(32))  # "ecb", "csv", "manual" or a provider's name
+    updated_at: Mapped[Timestamp] = mapped_column(default=utcnow, onupdate=utcnow)

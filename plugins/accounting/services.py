@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 from core import numbering
 from core.chart import Account
 from core.db import allocate_ids, require_tenant, utcnow
-from core.errors import Conflict, FieldError, NotFound, PeriodLocked, ValidationError
+from core.errors import Conflict, FieldError, NotFound, ValidationError
 from core.i18n import N_, translate
-from core.money import digits, is_known_currency, to_minor
+from core.money import digits, is_known_currency
 from core.periods import FiscalYear, Period
 from core.tenancy import current_organization
 from plugins.accounting.models import (

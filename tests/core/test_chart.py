@@ -1,7 +1,6 @@
 """Chart templates (parsing, errors naming file and line), accounts, and chart updates."""
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest

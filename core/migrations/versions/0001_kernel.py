@@ -1,7 +1,7 @@
 """Kernel tables: organizations, users, memberships, roles, chart, fiscal years, plugins, audit.
 
 Revision ID: 0001_kernel
-Revises: 
+Revises:
 Create Date: 2026-11-24 21:25:50.310195
 """
 from __future__ import annotations

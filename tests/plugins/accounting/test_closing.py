@@ -35,6 +35,7 @@ def balances(session, start: dt.date, end: dt.date) -> dict[str, Decimal]:  # no
 
 
 def test_closing_moves_the_result_and_opens_the_next_year(database, books):
+    """Also: comptoir_fiscal_year_closed and comptoir_entries_posted reach the enabled example plugin."""
     owner = make_user(database, books, "boss@closer.test")
     with database.transaction(books.id) as session:
         closing_id, opening_id = close_fiscal_year(session, "2026", actor=owner)
