@@ -66,3 +66,10 @@ def comptoir_register_cli_commands(cli: click.Group) -> None:
     from plugins.accounting.cli import ledger
 
     cli.add_command(ledger)
+
+
+@hookimpl
+def comptoir_demo_data(session: Session, organization: object) -> None:
+    from plugins.accounting.demo import post_demo_entries
+
+    post_demo_entries(session)

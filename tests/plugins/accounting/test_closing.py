@@ -118,3 +118,15 @@ def test_posting_announces_the_entries(database, books):
     with database.session(books.id) as session:
         announced = [e for e in audit.events(session) if e.action == "example.entries_posted"]
         assert [e.detail_values["count"] for e in announced] == [4]
+
+
+def test_demo_organizations_get_sample_books(database):
+    from core.plugins import get_registry
+    from plugins.accounting.demo import post_demo_entries
+
+    for chart in ("fr_pcg", "ch_pme", "mx_sat", "ir_standard", "generic_trading"):
+        org = make_org(database, f"Demo {chart}", chart=chart, currency=None if chart[:7] != "generic" else "USD")
+        with database.transaction(org.id) as session:
+            assert len(post_demo_entries(session)) == 16
+            assert verify_ledger(session) == []
+    assert get_registry().manifest("accounting").default_enabled
