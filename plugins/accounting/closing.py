@@ -30,8 +30,20 @@ from core.tenancy import current_organization
 from plugins.accounting.models import AccountBalance, JournalEntry, JournalKind
 from plugins.accounting.services import EntryInput, LineInput, post_entries, reverse_entry
 
-CLOSING_KEY = "closing:{year}"
-OPENING_KEY = "opening:{year}"
+# Each closing's entries carry a key naming the year and the how-manieth closing it is, so a
+# retry of the same closing posts nothing twice and reopening finds exactly what to reverse.
+CLOSING_KEY = "closing:{year}:{attempt}"
+OPENING_KEY = "opening:{year}:{attempt}"
+
+
+def _attempt(session: Session, year: FiscalYear) -> int:
+    """1 for a year's first closing, 2 after one reopening, and so on (from the audit log,
+    which every closing writes in its own transaction)."""
+    from core.audit import AuditEvent
+
+    closings = session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "fiscal_year.closed", AuditEvent.target == year.name))
+    return int(closings or 0) + 1
 
 
 def _year(session: Session, name: str) -> FiscalYear:
@@ -53,19 +65,58 @@ def _journal_code(session: Session, kind: JournalKind) -> str:
 
 def _balances(session: Session, year: FiscalYear, *, through: bool) -> dict[int, int]:
     """Base-currency balance per account: of the year alone, or of everything up to its end."""
+    totals: dict[int, int] = defaultdict(int)
+    for (account_id, _currency), (amount, _foreign) in _balances_by_currency(session, year, through=through).items():
+        totals[account_id] += amount
+    return {account_id: amount for account_id, amount in totals.items() if amount}
+
+
+def _balances_by_currency(session: Session, year: FiscalYear, *, through: bool) -> dict[tuple[int, str], tuple[int, int]]:
+    """(base balance, foreign balance) per account and currency ('' for none)."""
     from core.periods import Period
 
     periods = select(Period.id).where(Period.end_date <= year.end_date)
     if not through:
         periods = periods.where(Period.fiscal_year_id == year.id)
     rows = session.execute(
-        select(AccountBalance.account_id, func.sum(AccountBalance.debit - AccountBalance.credit))
-        .where(AccountBalance.period_id.in_(periods)).group_by(AccountBalance.account_id))
-    return {account_id: int(total) for account_id, total in rows if total}
+        select(AccountBalance.account_id, AccountBalance.currency,
+               func.sum(AccountBalance.debit - AccountBalance.credit), func.sum(AccountBalance.amount_currency))
+        .where(AccountBalance.period_id.in_(periods))
+        .group_by(AccountBalance.account_id, AccountBalance.currency))
+    return {(account_id, currency): (int(amount or 0), int(foreign or 0))
+            for account_id, currency, amount, foreign in rows}
 
 
 def _line(account: Account, minor: int, currency: str, label: str) -> LineInput:
     return LineInput(account.code, Decimal(minor).scaleb(-digits(currency)), label)
+
+
+def _opening_lines(session: Session, year: FiscalYear, accounts: dict[int, Account], result: Account,
+                   retained: Account, currency: str, label: str) -> list[LineInput]:
+    """Balance-sheet balances carried into the next year, each in its foreign currency too."""
+    carried: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
+    for (account_id, foreign), (amount, foreign_amount) in _balances_by_currency(session, year, through=True).items():
+        account = accounts[account_id]
+        if account.type in (AccountType.INCOME, AccountType.EXPENSE):
+            continue  # just closed into the result
+        target = retained if account_id == result.id else account
+        # An account kept in a foreign currency carries everything in it (its base-only
+        # adjustments, such as revaluations, have a foreign amount of zero).
+        foreign = account.currency if account.currency and account.currency != currency else foreign
+        totals = carried[(target.id, foreign)]
+        totals[0] += amount
+        totals[1] += foreign_amount
+    lines = []
+    for (account_id, foreign), (amount, foreign_amount) in sorted(
+            carried.items(), key=lambda item: (accounts[item[0][0]].code, item[0][1])):
+        if not amount and not foreign_amount:
+            continue
+        line = _line(accounts[account_id], amount, currency, label)
+        if foreign:
+            line = LineInput(line.account, line.amount, label, foreign,
+                             Decimal(foreign_amount).scaleb(-digits(foreign)))
+        lines.append(line)
+    return lines
 
 
 def close_fiscal_year(session: Session, name: str, *, actor: Any = None) -> tuple[int | None, int | None]:
@@ -90,6 +141,7 @@ def close_fiscal_year(session: Session, name: str, *, actor: Any = None) -> tupl
     if following is None:
         following = create_next_fiscal_year(session, organization, actor=actor)
 
+    attempt = _attempt(session, year)
     label = translate(N_("Closing of %(year)s"), locale, year=year.name)
     year_balances = _balances(session, year, through=False)
     closing_lines = [
@@ -104,22 +156,15 @@ def close_fiscal_year(session: Session, name: str, *, actor: Any = None) -> tupl
         closing_lines.append(_line(result, -profit, currency, label))
         (closing_id,) = post_entries(session, [EntryInput(
             _journal_code(session, JournalKind.CLOSING), year.end_date, closing_lines, label=label,
-            idempotency_key=CLOSING_KEY.format(year=year.id))], actor=actor)
+            idempotency_key=CLOSING_KEY.format(year=year.id, attempt=attempt))], actor=actor)
 
     opening_label = translate(N_("Opening of %(year)s"), locale, year=following.name)
-    carried: dict[int, int] = defaultdict(int)
-    for account_id, amount in _balances(session, year, through=True).items():
-        account = accounts[account_id]
-        if account.type in (AccountType.INCOME, AccountType.EXPENSE):
-            continue  # just closed into the result
-        carried[retained.id if account_id == result.id else account_id] += amount
-    opening_lines = [_line(accounts[a], amount, currency, opening_label)
-                     for a, amount in sorted(carried.items(), key=lambda item: accounts[item[0]].code) if amount]
+    opening_lines = _opening_lines(session, year, accounts, result, retained, currency, opening_label)
     opening_id = None
     if opening_lines:
         (opening_id,) = post_entries(session, [EntryInput(
             _journal_code(session, JournalKind.OPENING), following.start_date, opening_lines, label=opening_label,
-            idempotency_key=OPENING_KEY.format(year=following.id))], actor=actor)
+            idempotency_key=OPENING_KEY.format(year=following.id, attempt=attempt))], actor=actor)
 
     year.state = FiscalYearState.CLOSED
     year.closed_at = dt.datetime.now(dt.UTC)
@@ -150,9 +195,10 @@ def reopen_fiscal_year(session: Session, name: str, *, actor: User) -> FiscalYea
     session.flush()
     following = session.scalars(select(FiscalYear).where(FiscalYear.start_date > year.end_date)
                                 .order_by(FiscalYear.start_date)).first()
-    keys = [CLOSING_KEY.format(year=year.id)]
+    attempt = _attempt(session, year) - 1  # the closing being undone
+    keys = [CLOSING_KEY.format(year=year.id, attempt=attempt)]
     if following is not None:
-        keys.append(OPENING_KEY.format(year=following.id))
+        keys.append(OPENING_KEY.format(year=following.id, attempt=attempt))
     for entry in session.scalars(select(JournalEntry).where(JournalEntry.idempotency_key.in_(keys))):
         if session.scalars(select(JournalEntry.id).where(JournalEntry.reversal_of_id == entry.id)).first() is None:
             reverse_entry(session, entry.id, actor=actor)
@@ -163,10 +209,12 @@ def reopen_fiscal_year(session: Session, name: str, *, actor: User) -> FiscalYea
 
 
 def post_opening_balances(session: Session, day: dt.date, balances: Sequence[tuple[str, Money | Decimal]], *,
-                          label: str | None = None, actor: Any = None) -> int:
+                          label: str | None = None, idempotency_key: str | None = None,
+                          actor: Any = None) -> int:
     """One balanced opening entry at the migration date ``day`` (a company starting mid-year).
 
     ``balances`` are (account code, debit-positive balance) pairs; they must sum to zero.
+    With ``idempotency_key``, posting the same key again returns the first entry's id.
     """
     organization = current_organization(session)
     lines = [LineInput(code, amount, label or "") for code, amount in balances if amount]
@@ -174,6 +222,7 @@ def post_opening_balances(session: Session, day: dt.date, balances: Sequence[tup
         raise ValidationError(N_("There are no opening balances to post."))
     text = label or translate(N_("Opening balances at %(date)s"), organization.locale, date=day.isoformat())
     (entry_id,) = post_entries(session, [EntryInput(
-        _journal_code(session, JournalKind.OPENING), day, lines, label=text)], actor=actor)
+        _journal_code(session, JournalKind.OPENING), day, lines, label=text,
+        idempotency_key=idempotency_key)], actor=actor)
     return entry_id
 

@@ -131,8 +131,8 @@ class AccountBalance(OrgOwned, Base):
 class ExchangeRate(OrgOwned, Base):
     """On ``date``, one unit of ``currency`` is worth ``rate`` units of the organization's currency.
 
-    The rate is an exact decimal kept as text (never a float); the latest rate on or before
-    a day is the one used for it (see ``plugins.accounting.rates``).
+    The rate is an exact decimal stored as a string, never a float; the latest rate on or
+    before a day is the one used for it (see ``plugins.accounting.rates``).
     """
 
     __tablename__ = "exchange_rate"

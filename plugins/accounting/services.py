@@ -199,6 +199,9 @@ def _prepare(context: _Context, entry: EntryInput, index: int, errors: list[Fiel
                         number, line=number, currency=line.currency)
             else:
                 foreign_minor = _minor(Decimal(line.amount_currency), line.currency.upper(), amount_errors, number)
+                if foreign_minor * amount < 0:
+                    problem("amount_currency", N_("Entry %(entry)s, line %(line)s: the foreign amount and the amount have opposite signs."),
+                            number, line=number)
         if account is not None and account.currency and account.currency != context.currency \
                 and (line.currency or "").upper() != account.currency:
             problem("currency", N_("Entry %(entry)s, line %(line)s: account %(code)s is kept in %(currency)s."),

@@ -18,5 +18,8 @@ def sale(session: Session, amount: str = "120.00", day: dt.date | None = None, *
 
 
 def populate(session: Session) -> None:
+    from plugins.accounting.rates import set_rate
+
     post_entries(session, [sale(session, label="populate")])
+    set_rate(session, "USD", list_fiscal_years(session)[0].start_date, "0.9")
     session.flush()

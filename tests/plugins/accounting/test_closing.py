@@ -130,3 +130,24 @@ def test_demo_organizations_get_sample_books(database):
             assert len(post_demo_entries(session)) == 16
             assert verify_ledger(session) == []
     assert get_registry().manifest("accounting").default_enabled
+
+
+def test_closing_carries_foreign_currency_balances(database):
+    from core.chart import create_account
+
+    org = make_org(database, "Dollars", chart="example_tiny", first_fiscal_year=2026)
+    with database.transaction(org.id) as session:
+        create_account(session, "105", "Bank USD", type="asset", subtype="bank", currency="USD", tags=["bank"])
+        post_entries(session, [EntryInput("SAL", D(2026, 3, 1), [
+            debit("105", "1100", currency="USD", amount_currency=Decimal("1000")), credit("700", "1100")])])
+        close_fiscal_year(session, "2026")
+    with database.session(org.id) as session:
+        from sqlalchemy import select
+
+        from plugins.accounting.models import JournalEntry, JournalLine
+
+        opening = session.scalars(select(JournalEntry).where(JournalEntry.date == D(2027, 1, 1))).one()
+        usd = [line for line in entry_lines(session, opening) if line.currency == "USD"]
+        assert [(line.amount, line.amount_currency) for line in usd] == [(110000, 100000)]
+        assert verify_ledger(session) == []
+        assert JournalLine
