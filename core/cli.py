@@ -12,6 +12,7 @@ import secrets
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -350,6 +351,113 @@ def fiscal_year_lock(ctx: Context, org: str, period: str, unlock: bool) -> None:
         set_period_lock(session, period, not unlock, actor=CLI_ACTOR)
     click.echo(t(N_("Period %(period)s unlocked.") if unlock else N_("Period %(period)s locked."),
                  period=period))
+
+
+# --- Excel ---------------------------------------------------------------------------------------------------
+
+PROBLEMS_SHOWN = 20
+PROGRESS_MIN_ROWS = 2000
+
+
+class _ProgressBar:
+    """click's progress bar on stderr, for sheets long enough to need one."""
+
+    def __init__(self, locale: str) -> None:
+        self.locale = locale
+        self.bar: Any = None
+
+    def start(self, sheet: str, total: int | None) -> None:
+        if total is not None and total >= PROGRESS_MIN_ROWS:
+            self.bar = click.progressbar(length=total, file=sys.stderr,
+                                         label=translate(N_("Reading %(sheet)s"), self.locale, sheet=sheet))
+            self.bar.__enter__()
+
+    def advance(self, rows: int) -> None:
+        if self.bar is not None:
+            self.bar.update(rows)
+
+    def finish(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@org_option
+@click.option("--schema", metavar="NAME", help="What the file holds (default: told from its sheet names or headers).")
+@click.option("--dry-run", is_flag=True, help="Check everything and count; write nothing.")
+@click.option("--update", is_flag=True, help="Change the existing records the file names (by their key).")
+@click.option("--date", "on_date", metavar="DATE", help="The date of rows that have none (opening balances).")
+@click.option("--locale", help="Language of the file's numbers and dates and of the messages: en, fr, es, fa.")
+@click.option("--errors-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the annotated workbook on errors (default: FILE.errors.xlsx).")
+@pass_context
+def import_command(ctx: Context, file: Path, org: str, schema: str | None, dry_run: bool, update: bool,
+                   on_date: str | None, locale: str | None, errors_out: Path | None) -> None:
+    """Import FILE (.xlsx, .xls, .ods, .csv) into ORG: everything or, on any error, nothing."""
+    from core.excel import ImportFailed, import_file
+
+    language = normalize_locale(locale) if locale else cli_locale()
+    try:
+        with ctx.transaction(org) as session:
+            report = import_file(session, file, schema=schema, locale=language, dry_run=dry_run, update=update,
+                                 options={"date": on_date} if on_date else {}, errors_path=errors_out,
+                                 progress=_ProgressBar(language), actor=CLI_ACTOR)
+    except ImportFailed as failure:
+        several = len({p.sheet for p in failure.problems}) > 1
+        for problem in failure.problems[:PROBLEMS_SHOWN]:
+            click.echo(problem.describe(language, with_sheet=several), err=True)
+        if len(failure.problems) > PROBLEMS_SHOWN:
+            click.echo(translate(N_("… and %(count)s more problems."), language,
+                                 count=len(failure.problems) - PROBLEMS_SHOWN), err=True)
+        click.echo(translate(N_("Nothing was imported. The annotated workbook is at %(path)s."), language,
+                             path=str(failure.workbook)), err=True)
+        sys.exit(1)
+    for sheet in report.sheets:
+        counts = sheet.counts
+        click.echo(translate(N_("%(schema)s: %(created)s created, %(updated)s updated, %(unchanged)s unchanged."),
+                             language, schema=sheet.schema, created=counts.created, updated=counts.updated,
+                             unchanged=counts.unchanged))
+        if sheet.ignored_columns:
+            click.echo(translate(N_("Columns ignored: %(columns)s."), language, columns=", ".join(sheet.ignored_columns)))
+    if dry_run:
+        click.echo(translate(N_("Dry run: nothing was written."), language))
+
+
+@cli.command("export")
+@org_option
+@click.option("--schema", "names", multiple=True, metavar="NAME", help="What to export (repeatable).")
+@click.option("--all", "everything", is_flag=True, help="Every list the organization's plugins export.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="An .xlsx file.")
+@click.option("--locale", help="Language of the headers: en, fr, es, fa.")
+@pass_context
+def export_command(ctx: Context, org: str, names: tuple[str, ...], everything: bool, output: Path,
+                   locale: str | None) -> None:
+    """Export lists of ORG to one .xlsx workbook, a sheet each."""
+    from core.excel import export_workbook, get_schema, schemas
+
+    if bool(names) == everything:
+        raise click.UsageError(t(N_("Give --schema NAME or --all.")))
+    language = normalize_locale(locale) if locale else cli_locale()
+    with ctx.transaction(org) as session:
+        chosen = schemas(session) if everything else [get_schema(session, name) for name in names]
+        path = export_workbook(session, output, chosen, locale=language)
+    exported = ", ".join(s.name for s in chosen if s.export is not None)
+    click.echo(translate(N_("Exported %(schemas)s to %(path)s."), language, schemas=exported, path=str(path)))
+
+
+@cli.command("import-template")
+@click.option("--schema", required=True, metavar="NAME", help="The schema to fill, e.g. accounts.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="An .xlsx file.")
+@click.option("--locale", help="Language of the headers: en, fr, es, fa.")
+def import_template(schema: str, output: Path, locale: str | None) -> None:
+    """Write an empty workbook to fill for SCHEMA, with one example row."""
+    from core.excel import get_schema, template_workbook
+
+    language = normalize_locale(locale) if locale else cli_locale()
+    path = template_workbook(get_schema(None, schema), language, output)
+    click.echo(translate(N_("Template for %(schema)s written to %(path)s."), language, schema=schema, path=str(path)))
 
 
 # --- demo and server ----------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from flask import Blueprint
     from sqlalchemy.orm import Session
 
+    from core.excel.schema import Schema
     from core.periods import FiscalYear, Period
     from core.plugins import DataSummary, MenuItem
     from core.security import Permission
@@ -75,6 +76,17 @@ def comptoir_register_rate_providers() -> list[RateProvider]:
 
     Called when ``comptoir rates update`` looks for the configured provider. Returns a list;
     a provider name given twice is an error.
+    """
+
+
+@hookspec
+def comptoir_register_excel_schemas() -> list[Schema]:
+    """What the plugin imports from and exports to workbooks (:class:`core.excel.Schema`).
+
+    Called each time the schemas are listed (``comptoir import``, ``export``,
+    ``import-template``), for every installed plugin; only the schemas of the plugins an
+    organization has enabled are offered to it. Returns a list; a schema name given twice
+    is an error.
     """
 
 

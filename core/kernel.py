@@ -1,10 +1,15 @@
 """The kernel registers itself like a plugin: its permissions come through the same hook."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from core import hookimpl
 from core.i18n import N_
 from core.plugins import PluginManifest
 from core.security import BOOKKEEPERS, EVERYONE, MANAGERS, BuiltinRole, Permission
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from core.excel.schema import Schema
 
 manifest = PluginManifest(
     name="core",
@@ -37,3 +42,10 @@ def comptoir_register_permissions() -> list[Permission]:
         Permission(AUDIT_READ, N_("Read the audit log"), MANAGERS),
         Permission(YEAR_REOPEN, N_("Reopen a closed fiscal year"), frozenset({BuiltinRole.OWNER})),
     ]
+
+
+@hookimpl
+def comptoir_register_excel_schemas() -> list[Schema]:
+    from core.excel.accounts import ACCOUNTS
+
+    return [ACCOUNTS]

@@ -5,7 +5,11 @@ would, and implements every hook of ``core/hookspecs.py``.
 """
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask import Blueprint, g
@@ -14,9 +18,14 @@ from sqlalchemy.orm import Session
 
 from core import audit, hookimpl
 from core.chart import Account
+from core.errors import FieldError
+from core.excel import Column, ColumnType, ImportContext, ImportCounts, Record, Schema
 from core.i18n import N_
 from core.plugins import DataSummary, MenuItem, PluginManifest
 from core.security import STAFF, Permission
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from plugins.accounting.rates import Rate, RateProvider
 
 manifest = PluginManifest(
     name="example",
@@ -68,6 +77,67 @@ def comptoir_register_blueprints() -> list[Blueprint]:
 @hookimpl
 def comptoir_menu_items() -> list[MenuItem]:
     return [MenuItem(plugin="example", endpoint="example.home", label=N_("Example"), permission=USE)]
+
+
+# Fixed rates quoted per 1 EUR; the example provider crosses them into the asked currency.
+EXAMPLE_RATES = {"EUR": Decimal("1"), "USD": Decimal("1.25"), "CHF": Decimal("0.8")}
+
+
+def fetch_example_rates(base_currency: str, day: dt.date) -> list[Rate]:
+    from plugins.accounting.rates import Rate, exact_rate
+
+    per_euro = EXAMPLE_RATES[base_currency]
+    return [Rate(day, currency, exact_rate(per_euro, quote))
+            for currency, quote in sorted(EXAMPLE_RATES.items()) if currency != base_currency]
+
+
+def fetch_broken_rates(base_currency: str, day: dt.date) -> list[Rate]:
+    raise ConnectionError(f"rates.example is unreachable for {base_currency} on {day}")
+
+
+@hookimpl
+def comptoir_register_rate_providers() -> list[RateProvider]:
+    from plugins.accounting.rates import RateProvider
+
+    return [RateProvider("example", N_("Example rates"), fetch_example_rates),
+            RateProvider("example-broken", N_("Example rates (always failing)"), fetch_broken_rates)]
+
+
+def _validate_notes(session: Session, records: Sequence[Record], context: ImportContext) -> list[FieldError]:
+    codes = set(session.scalars(select(Account.code)))
+    return [FieldError("account", N_("There is no account %(code)s."), {"code": r["account"]}, r.first.number)
+            for r in records if r["account"] not in codes]
+
+
+def _write_notes(session: Session, records: Sequence[Record], context: ImportContext) -> ImportCounts:
+    from comptoir_example.models import ExampleNote
+
+    accounts = {a.code: a.id for a in session.scalars(select(Account))}
+    existing = set(session.execute(select(ExampleNote.account_id, ExampleNote.text)))
+    new = [r for r in records if (accounts[r["account"]], r["text"]) not in existing]
+    session.add_all(ExampleNote(account_id=accounts[r["account"]], text=r["text"]) for r in new)
+    return ImportCounts(created=len(new), unchanged=len(records) - len(new))
+
+
+def _export_notes(session: Session) -> list[dict[str, object]]:
+    from comptoir_example.models import ExampleNote
+
+    codes = {a.id: a.code for a in session.scalars(select(Account))}
+    return [{"account": codes[n.account_id], "text": n.text}
+            for n in session.scalars(select(ExampleNote).order_by(ExampleNote.id))]
+
+
+NOTES = Schema(
+    name="example_notes", sheet=N_("Notes"), label=N_("Notes on accounts"),
+    columns=(Column("account", N_("Account"), ColumnType.CODE, required=True, aliases={"fr": ("Compte",)}),
+             Column("text", N_("Note"), ColumnType.TEXT, required=True, aliases={"fr": ("Texte",)})),
+    key=("account", "text"), validate=_validate_notes, write=_write_notes, export=_export_notes,
+)
+
+
+@hookimpl
+def comptoir_register_excel_schemas() -> list[Schema]:
+    return [NOTES]
 
 
 @hookimpl

@@ -1,0 +1,112 @@
+"""Exports with real types and formula-safe text; templates to fill."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from decimal import Decimal
+
+import openpyxl
+import pytest
+
+from sqlalchemy import select
+
+from core.chart import create_account
+from core.errors import ValidationError
+from core.excel import export_workbook, get_schema, import_file, read_table, schemas, template_workbook
+from core.i18n import translate
+from plugins.accounting.models import JournalLine
+from plugins.accounting.services import EntryInput, credit, debit, post_entries
+from tests.conftest import make_org
+
+FORMULA_LIKE = ["=1+2", "+33 6 12 34 56 78", "-5", "@SUM(A1:A2)", "\tindented", "\rcarriage", "=HYPERLINK(\"x\")",
+                "_x000D_ literally", "plain"]
+
+
+@pytest.fixture
+def books(database):  # noqa: ANN001, ANN201
+    org = make_org(database, "Exporter", chart="example_tiny", first_fiscal_year=2026)
+    with database.transaction(org.id) as session:
+        post_entries(session, [EntryInput("SAL", dt.date(2026, 2, 3), [debit("400", "1234.5"), credit("700", "1234.5")],
+                                          label="Invoice")])
+    return org
+
+
+def test_export_writes_typed_cells_frozen_headers_and_widths(database, books, tmp_path):
+    with database.transaction(books.id) as session:
+        path = export_workbook(session, tmp_path / "all.xlsx", schemas(session))
+    workbook = openpyxl.load_workbook(path)
+    assert workbook.sheetnames == ["Accounts", "Journal entries"]  # opening balances are import-only
+    entries = workbook["Journal entries"]
+    assert [c.value for c in entries[1]] == ["Reference", "Date", "Journal", "Account", "Label", "Debit", "Credit",
+                                             "Currency", "Amount in currency"]
+    assert entries.freeze_panes == "A2" and entries[1][0].font.b
+    date, amount = entries["B2"], entries["F2"]
+    assert date.value == dt.datetime(2026, 2, 3) and date.is_date and date.number_format == "yyyy-mm-dd"
+    assert amount.value == 1234.5 and amount.data_type == "n" and amount.number_format == "#,##0.00"
+    assert entries["G3"].value == 1234.5 and entries["A2"].value == "SAL/2026/00001"
+    assert entries.column_dimensions["A"].width >= len("SAL/2026/00001")
+    accounts = workbook["Accounts"]
+    assert accounts["A2"].data_type == "s" and accounts["A2"].value == "1"  # codes stay text
+    assert {c.value for c in accounts["G"][1:]} >= {True, False}  # booleans are booleans
+
+
+def test_text_that_looks_like_a_formula_comes_back_as_the_same_text(database, books, tmp_path):
+    with database.transaction(books.id) as session:
+        post_entries(session, [EntryInput("MISC", dt.date(2026, 3, 1), [debit("100", "1", label), credit("600", "1", label)])
+                               for label in FORMULA_LIKE])
+        path = export_workbook(session, tmp_path / "entries.xlsx", [get_schema(session, "journal_entries")])
+    with zipfile.ZipFile(path) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet and "<f " not in sheet  # no formula cell anywhere
+    labels = {c.value: c for c in openpyxl.load_workbook(path).active["E"][1:]}
+    assert all(cell.data_type == "s" for cell in labels.values())
+    assert labels["=1+2"].quotePrefix and labels["@SUM(A1:A2)"].quotePrefix and not labels["plain"].quotePrefix
+    read = [row[4] for _number, row in read_table(path).rows][2:]  # after the invoice's two lines
+    assert read[::2] == FORMULA_LIKE
+
+    other = make_org(database, "Reader", chart="example_tiny", first_fiscal_year=2026)
+    with database.transaction(other.id) as session:
+        assert import_file(session, path).counts.created == len(FORMULA_LIKE) + 1
+    with database.session(other.id) as session:
+        labels = [line.label for line in session.scalars(select(JournalLine).order_by(JournalLine.id))]
+    assert labels[2::2] == FORMULA_LIKE
+
+
+def test_exports_are_xlsx_only_and_import_only_schemas_are_not_exported(database, books, tmp_path):
+    with database.transaction(books.id) as session:
+        with pytest.raises(ValidationError, match="name the file all.xlsx"):
+            export_workbook(session, tmp_path / "all.csv", schemas(session))
+        with pytest.raises(ValidationError, match="opening_balances can only be imported"):
+            export_workbook(session, tmp_path / "o.xlsx", [get_schema(session, "opening_balances")])
+
+
+@pytest.mark.parametrize("locale", ["en", "fa"])
+def test_a_template_has_headers_an_example_and_drop_down_lists(database, books, tmp_path, locale):
+    schema = get_schema(None, "accounts")
+    path = template_workbook(schema, locale, tmp_path / f"accounts-{locale}.xlsx")
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook.active
+    assert sheet.title == translate("Accounts", locale)
+    assert [c.value for c in sheet[1]] == [translate(c.label, locale) for c in schema.columns]
+    assert sheet["A1"].font.b and sheet["A1"].comment is not None  # required
+    assert sheet["A2"].value == "512100" and sheet["C2"].value == "asset"
+    lists = {str(v.sqref): v.formula1 for v in sheet.data_validations.dataValidation}
+    assert lists["C2:C5000"] == '"asset,liability,equity,income,expense"'
+    assert re.fullmatch(r'"general,receivable,payable,bank,cash,tax"', lists["D2:D5000"])
+    assert sheet.sheet_view.rightToLeft is (locale == "fa" or None)
+
+    # the example row imports as it is
+    with database.transaction(books.id) as session:
+        create_account(session, "51", "Banks", type="asset", header=True)
+        assert import_file(session, path, schema="accounts", locale=locale).counts.created == 1
+
+
+def test_amounts_keep_the_currency_digits(database, tmp_path):
+    org = make_org(database, "Yen", chart="example_tiny", currency="JPY", first_fiscal_year=2026)
+    with database.transaction(org.id) as session:
+        post_entries(session, [EntryInput("SAL", dt.date(2026, 2, 3), [debit("400", "1500"), credit("700", "1500")])])
+        path = export_workbook(session, tmp_path / "yen.xlsx", [get_schema(session, "journal_entries")])
+    cell = openpyxl.load_workbook(path).active["F2"]
+    assert (cell.value, cell.number_format) == (1500, "#,##0")
+    assert read_table(path).rows[0][1][5] == 1500 and isinstance(Decimal(1500), Decimal)
