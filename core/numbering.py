@@ -39,6 +39,7 @@ def next_numbers(session: Session, name: str, scope: str = "", count: int = 1) -
         .where(SequenceCounter.name == name, SequenceCounter.scope == scope)
         .values(next_value=SequenceCounter.next_value + count)
         .returning(SequenceCounter.next_value)
+        .execution_options(synchronize_session=False)  # counters are never held as objects
     )
     last = session.execute(bump).scalar_one_or_none()
     if last is None:

@@ -121,11 +121,12 @@ def list_journals(session: Session) -> list[Journal]:
 class _Context:
     """What checking a batch needs, read once: accounts, journals, periods, the currency."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, codes: set[str] | None = None) -> None:
         require_tenant(session)
         organization = current_organization(session)
         self.currency = organization.currency
-        self.accounts = {a.code: a for a in session.scalars(select(Account))}
+        accounts = select(Account) if codes is None else select(Account).where(Account.code.in_(codes))
+        self.accounts = {a.code: a for a in session.scalars(accounts)}
         self.journals = {j.code: j for j in session.scalars(select(Journal))}
         self.years = {y.id: y for y in session.scalars(select(FiscalYear))}
         self.periods = sorted(session.scalars(select(Period)), key=lambda p: p.start_date)
@@ -264,7 +265,7 @@ def post_entries(session: Session, entries: Sequence[EntryInput], *, actor: Any 
     if not entries:
         return []
     existing = _existing_keys(session, entries)
-    context = _Context(session)
+    context = _Context(session, {line.account for entry in entries for line in entry.lines})
     errors: list[FieldError] = []
     prepared: list[_Prepared | None] = []
     for index, entry in enumerate(entries):
@@ -442,22 +443,30 @@ def _write(session: Session, org_id: int, todo: list[_Prepared], actor: Any) -> 
     _add_to_balances(session, org_id, balances)
 
 
-def _add_to_balances(session: Session, org_id: int, balances: dict[tuple[int, int, str], list[int]]) -> None:
-    dialect_insert = pg_insert if session.connection().dialect.name == "postgresql" else sqlite_insert
-    keys = sorted(balances)  # a stable order: concurrent posters lock rows in the same order
-    ids = allocate_ids(session, len(keys))
-    rows = [{"org_id": org_id, "id": new_id, "account_id": a, "period_id": p, "currency": c,
-             "debit": balances[(a, p, c)][0], "credit": balances[(a, p, c)][1],
-             "amount_currency": balances[(a, p, c)][2]} for new_id, (a, p, c) in zip(ids, keys, strict=True)]
-    for start in range(0, len(rows), 500):
-        statement = dialect_insert(AccountBalance).values(rows[start:start + 500])
-        statement = statement.on_conflict_do_update(
+_BALANCE_UPSERTS: dict[str, Any] = {}
+
+
+def _balance_upsert(dialect: str) -> Any:
+    """One ``INSERT … ON CONFLICT DO UPDATE`` adding to a balance row, built once per dialect
+    and run with many parameter sets (compiled once, not once per batch)."""
+    if dialect not in _BALANCE_UPSERTS:
+        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(AccountBalance)
+        _BALANCE_UPSERTS[dialect] = statement.on_conflict_do_update(
             index_elements=["org_id", "account_id", "period_id", "currency"],
             set_={"debit": AccountBalance.debit + statement.excluded.debit,
                   "credit": AccountBalance.credit + statement.excluded.credit,
                   "amount_currency": AccountBalance.amount_currency + statement.excluded.amount_currency},
         )
-        session.execute(statement)
+    return _BALANCE_UPSERTS[dialect]
+
+
+def _add_to_balances(session: Session, org_id: int, balances: dict[tuple[int, int, str], list[int]]) -> None:
+    keys = sorted(balances)  # a stable order: concurrent posters lock rows in the same order
+    ids = allocate_ids(session, len(keys))
+    rows = [{"org_id": org_id, "id": new_id, "account_id": a, "period_id": p, "currency": c,
+             "debit": balances[(a, p, c)][0], "credit": balances[(a, p, c)][1],
+             "amount_currency": balances[(a, p, c)][2]} for new_id, (a, p, c) in zip(ids, keys, strict=True)]
+    session.execute(_balance_upsert(session.connection().dialect.name), rows)
 
 
 # --- reading and reversing ------------------------------------------------------------------------------
