@@ -81,6 +81,9 @@ def debit(account: str, amount: Decimal | str | int, label: str = "", **extra: A
 
 
 def credit(account: str, amount: Decimal | str | int, label: str = "", **extra: Any) -> LineInput:
+    """A credit line; a foreign ``amount_currency`` given as a positive figure is credited too."""
+    if extra.get("amount_currency") is not None:
+        extra["amount_currency"] = -abs(Decimal(str(extra["amount_currency"])))
     return LineInput(account, -Decimal(str(amount)), label, **extra)
 
 
