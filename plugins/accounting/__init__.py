@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import hookimpl
+from core.excel.schema import Schema
 from core.i18n import N_
 from core.plugins import DataSummary, PluginManifest
 from core.security import BOOKKEEPERS, EVERYONE, STAFF, Permission
@@ -64,8 +65,19 @@ def comptoir_data_summary(session: Session) -> list[DataSummary]:
 @hookimpl
 def comptoir_register_cli_commands(cli: click.Group) -> None:
     from plugins.accounting.cli import ledger
+    from plugins.accounting.rates_cli import rates
+    from plugins.accounting.reports_cli import report
 
     cli.add_command(ledger)
+    cli.add_command(report)
+    cli.add_command(rates)
+
+
+@hookimpl
+def comptoir_register_excel_schemas() -> list[Schema]:
+    from plugins.accounting.excel import excel_schemas
+
+    return excel_schemas()
 
 
 @hookimpl
@@ -73,3 +85,10 @@ def comptoir_demo_data(session: Session, organization: object) -> None:
     from plugins.accounting.demo import post_demo_entries
 
     post_demo_entries(session)
+
+
+@hookimpl
+def comptoir_register_rate_providers() -> list[object]:
+    from plugins.accounting.rates import ECB_PROVIDER
+
+    return [ECB_PROVIDER]
