@@ -66,7 +66,7 @@ class Period(OrgOwned, Base):
 
 # --- calendars ---------------------------------------------------------------------------------
 
-def _add_months(day: dt.date, months: int, calendar: str) -> dt.date:
+def add_months(day: dt.date, months: int, calendar: str) -> dt.date:
     """The same day ``months`` later, in the organization's calendar (clipped to month end)."""
     if calendar == "persian":
         jday = jdatetime.date.fromgregorian(date=day)
@@ -98,7 +98,7 @@ def month_periods(start: dt.date, end: dt.date, calendar: str = "gregorian") -> 
     current = start
     step = 1
     while current <= end:
-        following = _add_months(start, step, calendar)
+        following = add_months(start, step, calendar)
         last = min(following - dt.timedelta(days=1), end)
         ranges.append((current, last, _label(current, calendar)))
         current = last + dt.timedelta(days=1)
@@ -146,7 +146,7 @@ def create_fiscal_year(session: Session, org: Any, *, year: int | None = None, s
     if end is None:
         if not 1 <= months <= 24:
             raise ValidationError(FieldError("months", N_("A fiscal year lasts 1 to 24 months.")))
-        end = _add_months(start, months, org.calendar) - dt.timedelta(days=1)
+        end = add_months(start, months, org.calendar) - dt.timedelta(days=1)
     if end < start:
         raise ValidationError(FieldError("end", N_("The fiscal year ends before it starts.")))
     if (end - start).days > 731:

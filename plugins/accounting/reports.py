@@ -40,7 +40,7 @@ from core.db import tenant
 from core.errors import FieldError, NotFound, ValidationError
 from core.i18n import N_
 from core.money import digits
-from core.periods import FiscalYear, FiscalYearState, Period, _add_months
+from core.periods import FiscalYear, FiscalYearState, Period, add_months
 from core.tenancy import Organization, branches, current_organization, find_organization
 from plugins.accounting.models import (
     AccountBalance,
@@ -217,7 +217,7 @@ class TrialBalanceRow:
 def previous_year_range(session: Session, date_from: dt.date, date_to: dt.date) -> tuple[dt.date, dt.date]:
     """The same range twelve months earlier, in the organization's calendar (Jalali months too)."""
     calendar = current_organization(session).calendar
-    return (_add_months(date_from, -12, calendar), _add_months(date_to + ONE_DAY, -12, calendar) - ONE_DAY)
+    return (add_months(date_from, -12, calendar), add_months(date_to + ONE_DAY, -12, calendar) - ONE_DAY)
 
 
 def trial_balance(session: Session, date_from: dt.date, date_to: dt.date, *,
