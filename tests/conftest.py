@@ -8,6 +8,7 @@ fails: CI must prove everything.
 """
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import sys
@@ -208,3 +209,30 @@ def other_org(database):  # noqa: ANN001, ANN201
 @pytest.fixture
 def owner(database, org):  # noqa: ANN001, ANN201
     return make_user(database, org, "owner@acme.test", "owner")
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+@pytest.fixture
+def comptoir(settings, monkeypatch, capsys):  # noqa: ANN001, ANN201
+    """Run `comptoir ARGS` in-process against the test database; returns (exit code, out, err)."""
+    monkeypatch.setenv("COMPTOIR_DATABASE_URL", settings.database_url)
+    if settings.owner_database_url:
+        monkeypatch.setenv("COMPTOIR_DATABASE_OWNER_URL", settings.owner_database_url)
+    monkeypatch.setenv("COMPTOIR_SECRET_KEY", "test")
+    monkeypatch.setenv("COMPTOIR_INSTANCE_PATH", str(settings.instance_path))
+    monkeypatch.setenv("COMPTOIR_LOCALE", "en")
+
+    from core.cli import main
+
+    def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin or ""))
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exit_:
+            code = int(exit_.code or 0)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run

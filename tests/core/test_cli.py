@@ -1,7 +1,6 @@
 """The `comptoir` command line, run for real: commands, --org matching, one-line errors."""
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
@@ -9,32 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.cli import main
 from tests.conftest import STRONG_PASSWORD
-
-
-@pytest.fixture
-def comptoir(settings, monkeypatch, capsys):  # noqa: ANN001, ANN201
-    """Run `comptoir ARGS` in-process against the test database; returns (exit code, out, err)."""
-    monkeypatch.setenv("COMPTOIR_DATABASE_URL", settings.database_url)
-    if settings.owner_database_url:
-        monkeypatch.setenv("COMPTOIR_DATABASE_OWNER_URL", settings.owner_database_url)
-    monkeypatch.setenv("COMPTOIR_SECRET_KEY", "test")
-    monkeypatch.setenv("COMPTOIR_INSTANCE_PATH", str(settings.instance_path))
-    monkeypatch.setenv("COMPTOIR_LOCALE", "en")
-
-    def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
-        if stdin is not None:
-            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exit_:
-            code = int(exit_.code or 0)
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
 
 
 def test_db_upgrade_is_idempotent(comptoir):

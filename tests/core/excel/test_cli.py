@@ -2,37 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
-import sys
 
 import openpyxl
 import pytest
 
-from core.cli import main
+from core.i18n import translate
 from tests.core.excel.helpers import xlsx
-
-
-@pytest.fixture
-def comptoir(settings, monkeypatch, capsys):  # noqa: ANN001, ANN201
-    """Run `comptoir ARGS` in-process against the test database; returns (exit code, out, err)."""
-    monkeypatch.setenv("COMPTOIR_DATABASE_URL", settings.database_url)
-    if settings.owner_database_url:
-        monkeypatch.setenv("COMPTOIR_DATABASE_OWNER_URL", settings.owner_database_url)
-    monkeypatch.setenv("COMPTOIR_SECRET_KEY", "test")
-    monkeypatch.setenv("COMPTOIR_INSTANCE_PATH", str(settings.instance_path))
-    monkeypatch.setenv("COMPTOIR_LOCALE", "en")
-    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-
-    def run(*args: str) -> tuple[int, str, str]:
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exit_:
-            code = int(exit_.code or 0)
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
 
 
 @pytest.fixture
@@ -110,7 +85,9 @@ def test_opening_balances_take_their_date_from_the_command_line(comptoir, acme, 
     code, out, err = comptoir("import", str(path), "--org", acme, "--schema", "opening_balances",
                               "--date", "02/01/2026", "--locale", "fr")
     assert code == 0, err
-    assert out == "opening_balances: 1 created, 0 updated, 0 unchanged.\n"
+    assert out == translate("%(schema)s: %(created)s created, %(updated)s updated, %(unchanged)s unchanged.", "fr",
+                            schema="opening_balances", created=1, updated=0, unchanged=0) + "\n"
+    assert "créé" in out
 
 
 def test_a_long_file_shows_a_progress_bar(comptoir, acme, tmp_path, monkeypatch):

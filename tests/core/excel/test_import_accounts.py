@@ -132,7 +132,7 @@ def test_headers_are_matched_in_each_language(database, books, tmp_path, locale,
 
 
 def test_a_csv_with_semicolons_and_its_errors_come_back_as_a_workbook(database, books, tmp_path):
-    text = "Code;Intitulé;Type;Compte parent\r\n2;Immobilisations;asset;\r\n2154;Machines;actif?;2\r\n=1+2;Formule;asset;\r\n"
+    text = "Code;Intitulé;Type;Compte parent\r\n2;Immobilisations;asset;\r\n2154;Machines;bidon;2\r\n=1+2;Formule;asset;\r\n"
     path = csv_file(tmp_path / "comptes.csv", text, encoding="cp1252")
     before = table_counts(database, books.id)
     with database.transaction(books.id) as session, pytest.raises(ImportFailed) as failed:
@@ -142,11 +142,11 @@ def test_a_csv_with_semicolons_and_its_errors_come_back_as_a_workbook(database, 
     annotated = openpyxl.load_workbook(failed.value.workbook)
     sheet = annotated[annotated.sheetnames[0]]
     assert [c.value for c in sheet[1]] == ["Code", "Intitulé", "Type", "Compte parent"]
-    assert sheet["C3"].value == "actif?" and sheet["C3"].comment is not None
+    assert sheet["C3"].value == "bidon" and sheet["C3"].comment is not None
     assert sheet["A4"].value == "=1+2" and sheet["A4"].data_type == "s"  # shown, never run
     assert failed.value.workbook.name == "comptes.errors.xlsx"
 
-    fixed = csv_file(tmp_path / "fixed.csv", text.replace("actif?", "asset").replace("=1+2", "2155"), "cp1252")
+    fixed = csv_file(tmp_path / "fixed.csv", text.replace("bidon", "asset").replace("=1+2", "2155"), "cp1252")
     with database.transaction(books.id) as session:
         assert import_file(session, fixed, locale="fr").counts.created == 3
     with database.session(books.id) as session:

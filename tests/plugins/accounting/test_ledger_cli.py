@@ -6,10 +6,9 @@ from sqlalchemy import text
 from plugins.accounting.services import post_entries
 from plugins.accounting.testing import sale
 from tests.conftest import make_org
-from tests.core.test_cli import comptoir  # noqa: F401 - the fixture
 
 
-def test_verify_an_intact_then_a_tampered_ledger(comptoir, database, owner_engine):  # noqa: F811
+def test_verify_an_intact_then_a_tampered_ledger(comptoir, database, owner_engine):
     org = make_org(database, "Verified", chart="fr_pcg", code="verified")
     with database.transaction(org.id) as session:
         post_entries(session, [sale(session, "10.00"), sale(session, "20.00")])
@@ -24,7 +23,7 @@ def test_verify_an_intact_then_a_tampered_ledger(comptoir, database, owner_engin
     assert "The balance of account 512" in err and "differs from its lines" in err
 
 
-def test_close_and_reopen_from_the_command_line(comptoir, database):  # noqa: F811
+def test_close_and_reopen_from_the_command_line(comptoir, database):
     from tests.conftest import make_user
 
     org = make_org(database, "Yearly", chart="fr_pcg", code="yearly", first_fiscal_year=2026)

@@ -46,7 +46,6 @@ from plugins.accounting.rates import (
 from plugins.accounting.reports import trial_balance, verify_ledger
 from plugins.accounting.services import EntryInput, credit, debit, entry_lines, get_entry, post_entries
 from tests.conftest import make_org
-from tests.core.test_cli import comptoir  # noqa: F401 - the fixture
 
 DATA = Path(__file__).parent / "data"
 ECB_DAILY = DATA / "ecb_daily.xml"
@@ -226,7 +225,7 @@ def test_a_rate_in_the_organizations_own_currency_a_float_or_a_conflict_is_refus
 
 
 @pytest.mark.parametrize("document", [BILLION_LAUGHS, XXE], ids=["billion-laughs", "xxe"])
-def test_hostile_xml_is_refused_and_nothing_is_written(database, books, comptoir, tmp_path, document):  # noqa: F811
+def test_hostile_xml_is_refused_and_nothing_is_written(database, books, comptoir, tmp_path, document):
     with database.session(books.id) as session, pytest.raises(ValidationError, match="declares a document type"):
         import_rates_file(session, document)
     hostile = tmp_path / "rates.xml"
@@ -285,7 +284,7 @@ def test_convert_uses_the_rate_of_the_day(database, books):
         assert convert(session, Money("10", "EUR"), MONTH_END).amount == Money("10", "EUR")
 
 
-def test_rates_list_shows_each_currencys_rate_and_warns_on_stderr(database, books, comptoir):  # noqa: F811
+def test_rates_list_shows_each_currencys_rate_and_warns_on_stderr(database, books, comptoir):
     assert comptoir("rates", "import", str(ECB_HISTORY), "--org", "impex")[0] == 0
     code, out, err = comptoir("rates", "list", "--org", "impex", "--date", "2026-03-31")
     assert code == 0 and err == ""
@@ -298,7 +297,7 @@ def test_rates_list_shows_each_currencys_rate_and_warns_on_stderr(database, book
                                 "USD\t2026-03-27\t0.9248982612\tecb"]
 
 
-def test_rates_import_through_the_cli_recognizes_the_format(database, books, comptoir, tmp_path):  # noqa: F811
+def test_rates_import_through_the_cli_recognizes_the_format(database, books, comptoir, tmp_path):
     code, out, err = comptoir("rates", "import", str(ECB_DAILY), "--org", "impex")
     assert (code, err) == (0, "")
     assert out == "30 rates added, 0 updated, 0 unchanged (ecb, 2026-03-31 – 2026-03-31).\n"
@@ -358,7 +357,7 @@ def test_the_example_provider_crosses_for_a_swiss_organization(database):
             "EUR": Decimal("0.8"), "USD": Decimal("0.64")}
 
 
-def test_rates_update_through_the_cli(database, comptoir):  # noqa: F811
+def test_rates_update_through_the_cli(database, comptoir):
     make_org(database, "Scheduled", chart="fr_pcg", code="sched", plugins=["example"], first_fiscal_year=2026)
     code, out, err = comptoir("rates", "update", "--org", "sched", "--provider", "example", "--date", "2026-03-31")
     assert (code, err) == (0, "")
@@ -368,7 +367,7 @@ def test_rates_update_through_the_cli(database, comptoir):  # noqa: F811
                    "example-broken\tExample rates (always failing)\n")
 
 
-def test_rates_update_warns_when_the_provider_only_has_old_rates(database, comptoir, monkeypatch):  # noqa: F811
+def test_rates_update_warns_when_the_provider_only_has_old_rates(database, comptoir, monkeypatch):
     import comptoir_example
 
     def last_known(base_currency: str, day: dt.date) -> list[Rate]:
@@ -383,7 +382,7 @@ def test_rates_update_warns_when_the_provider_only_has_old_rates(database, compt
                    "update the exchange rates.\n")
 
 
-def test_a_broken_provider_fails_loudly_through_the_cli(database, comptoir):  # noqa: F811
+def test_a_broken_provider_fails_loudly_through_the_cli(database, comptoir):
     org = make_org(database, "Broken", chart="fr_pcg", code="broken", plugins=["example"], first_fiscal_year=2026)
     code, out, err = comptoir("rates", "update", "--org", "broken", "--provider", "example-broken",
                               "--date", "2026-03-31")
@@ -455,7 +454,7 @@ def balances(session, start: dt.date, end: dt.date) -> dict[str, Decimal]:  # no
     return {r.code: r.balance for r in trial_balance(session, start, end) if r.balance}
 
 
-def test_revaluation_of_a_dollar_account_at_month_end(database, books, comptoir):  # noqa: F811
+def test_revaluation_of_a_dollar_account_at_month_end(database, books, comptoir):
     with database.transaction(books.id) as session:
         receive_dollars(session)  # USD 1,000 at 1.10
         set_rate(session, "USD", MONTH_END, "1.05")
@@ -498,7 +497,7 @@ def test_revaluation_of_a_dollar_account_at_month_end(database, books, comptoir)
     assert code == 0 and "intact" in out, err
 
 
-def test_revaluation_through_the_cli_warns_of_a_stale_rate(database, books, comptoir):  # noqa: F811
+def test_revaluation_through_the_cli_warns_of_a_stale_rate(database, books, comptoir):
     with database.transaction(books.id) as session:
         receive_dollars(session)
         set_rate(session, "USD", D(2026, 3, 2), "1.05")

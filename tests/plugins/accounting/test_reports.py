@@ -27,7 +27,6 @@ from plugins.accounting.reports import (
 )
 from plugins.accounting.services import EntryInput, create_draft, credit, debit, post_entries
 from tests.conftest import make_org
-from tests.core.test_cli import comptoir  # noqa: F401 - the fixture
 
 YEAR = 2026
 D = dt.date
@@ -390,7 +389,7 @@ def test_consolidation_takes_the_head_office_rate_when_none_is_given(database, g
 
 # --- the command line ------------------------------------------------------------------------------------
 
-def test_report_trial_balance_as_csv_and_json(comptoir, books):  # noqa: F811
+def test_report_trial_balance_as_csv_and_json(comptoir, books):
     code, out, err = comptoir("report", "trial-balance", "--org", "x", "--from", "2026-01-01", "--to", "2026-03-31")
     assert code == 0, err
     table = list(csv.reader(io.StringIO(out)))
@@ -406,7 +405,7 @@ def test_report_trial_balance_as_csv_and_json(comptoir, books):  # noqa: F811
                        "previous_credit": "0.00", "previous_balance": "0.00"}
 
 
-def test_report_general_ledger_as_xlsx(comptoir, books, database, tmp_path):  # noqa: F811
+def test_report_general_ledger_as_xlsx(comptoir, books, database, tmp_path):
     from openpyxl import load_workbook
 
     with database.transaction(books.id) as session:
@@ -435,7 +434,7 @@ def test_report_general_ledger_as_xlsx(comptoir, books, database, tmp_path):  # 
     assert "120,\"'=HYPERLINK(\"\"http://evil\"\")\"" in out  # neutralized for spreadsheets opening the CSV
 
 
-def test_report_statements_journal_and_every_account_ledger(comptoir, books, database):  # noqa: F811
+def test_report_statements_journal_and_every_account_ledger(comptoir, books, database):
     code, out, err = comptoir("report", "balance-sheet", "--org", "x", "--to", "2026-04-30", "--format", "json")
     assert code == 0, err
     rows = json.loads(out)
@@ -473,7 +472,7 @@ def test_report_statements_journal_and_every_account_ledger(comptoir, books, dat
                            "this balance sheet.")
 
 
-def test_report_consolidated_and_errors(comptoir, group, database):  # noqa: F811
+def test_report_consolidated_and_errors(comptoir, group, database):
     code, out, err = comptoir("report", "consolidated-trial-balance", "--org", "head", "--from", "2026-01-01",
                               "--to", "2026-12-31", "--rate", "USD=0.9", "--format", "json")
     assert code == 0, err
