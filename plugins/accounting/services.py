@@ -124,15 +124,26 @@ def list_journals(session: Session) -> list[Journal]:
 class _Context:
     """What checking a batch needs, read once: accounts, journals, periods, the currency."""
 
-    def __init__(self, session: Session, codes: set[str] | None = None) -> None:
+    def __init__(self, session: Session, entries: Sequence[EntryInput]) -> None:
         require_tenant(session)
         organization = current_organization(session)
         self.currency = organization.currency
-        accounts = select(Account) if codes is None else select(Account).where(Account.code.in_(codes))
-        self.accounts = {a.code: a for a in session.scalars(accounts)}
-        self.journals = {j.code: j for j in session.scalars(select(Journal))}
-        self.years = {y.id: y for y in session.scalars(select(FiscalYear))}
-        self.periods = sorted(session.scalars(select(Period)), key=lambda p: p.start_date)
+        codes = {line.account for entry in entries for line in entry.lines}
+        self.accounts = {a.code: a for a in session.scalars(select(Account).where(Account.code.in_(codes)))}
+        journals = {entry.journal for entry in entries}
+        self.journals = {j.code: j for j in session.scalars(select(Journal).where(Journal.code.in_(journals)))}
+        # Only the periods the batch's dates can fall in, with their years, in one query.
+        days = [entry.date for entry in entries] or [dt.date.today()]
+        rows = session.execute(
+            select(Period, FiscalYear)
+            .join(FiscalYear, (FiscalYear.org_id == Period.org_id) & (FiscalYear.id == Period.fiscal_year_id))
+            .where(Period.end_date >= min(days), Period.start_date <= max(days)))
+        self.years: dict[int, FiscalYear] = {}
+        periods = []
+        for period, year in rows:
+            periods.append(period)
+            self.years[year.id] = year
+        self.periods = sorted(periods, key=lambda p: p.start_date)
 
     def period_of(self, day: dt.date) -> Period | None:
         for period in self.periods:
@@ -268,7 +279,7 @@ def post_entries(session: Session, entries: Sequence[EntryInput], *, actor: Any 
     if not entries:
         return []
     existing = _existing_keys(session, entries)
-    context = _Context(session, {line.account for entry in entries for line in entry.lines})
+    context = _Context(session, entries)
     errors: list[FieldError] = []
     prepared: list[_Prepared | None] = []
     for index, entry in enumerate(entries):
@@ -291,8 +302,10 @@ def post_entries(session: Session, entries: Sequence[EntryInput], *, actor: Any 
 def _announce(session: Session, entry_ids: list[int]) -> None:
     from core.plugins import enabled_plugins, get_registry
 
-    get_registry().call_enabled(enabled_plugins(session), "comptoir_entries_posted",
-                                session=session, entry_ids=entry_ids)
+    registry = get_registry()
+    if not registry.pm.hook.comptoir_entries_posted.get_hookimpls():
+        return  # nobody listens: spare the enabled-plugins query on every posting
+    registry.call_enabled(enabled_plugins(session), "comptoir_entries_posted", session=session, entry_ids=entry_ids)
 
 
 def post_entry(session: Session, entry: EntryInput, *, actor: Any = None) -> JournalEntry:
@@ -305,7 +318,7 @@ def create_draft(session: Session, entry: EntryInput, *, actor: Any = None) -> J
 
     Its journal, date and accounts must exist already; posting it runs every check.
     """
-    context = _Context(session)
+    context = _Context(session, [entry])
     problems: list[FieldError] = []
     journal = context.journals.get(entry.journal)
     if journal is None:
@@ -364,7 +377,8 @@ def post_draft(session: Session, entry_id: int, *, actor: Any = None) -> Journal
         raise Conflict(N_("Entry %(name)s is already posted."), name=draft.name)
     org_id = require_tenant(session)
     errors: list[FieldError] = []
-    prepared = _prepare(_Context(session), _draft_input(session, draft), 0, errors)
+    entry = _draft_input(session, draft)
+    prepared = _prepare(_Context(session, [entry]), entry, 0, errors)
     if errors or prepared is None:
         raise ValidationError(errors)
     prepared.draft_id = draft.id
@@ -400,7 +414,8 @@ def _write(session: Session, org_id: int, todo: list[_Prepared], actor: Any) -> 
     drafts = [p.draft_id for p in todo if p.draft_id is not None]
     if drafts:  # a draft's lines are rewritten from what was checked
         session.execute(delete(JournalLine).where(JournalLine.entry_id.in_(drafts)))
-    ids = iter(allocate_ids(session, len(todo) - len(drafts) + line_count))
+    balance_keys = {(line["account_id"], item.period.id, line["currency"] or "") for item in todo for line in item.lines}
+    ids = iter(allocate_ids(session, len(todo) - len(drafts) + line_count + len(balance_keys)))
     numbers: dict[tuple[int, int], Iterable[int]] = {}
     groups: dict[tuple[int, int], int] = defaultdict(int)
     for item in todo:
@@ -443,7 +458,7 @@ def _write(session: Session, org_id: int, todo: list[_Prepared], actor: Any) -> 
     session.execute(insert(JournalLine), line_rows)
     # Lines go in while the entry is a draft; the switch to posted is checked by the database.
     session.execute(update(JournalEntry), finish_rows)
-    _add_to_balances(session, org_id, balances)
+    _add_to_balances(session, org_id, balances, ids)
 
 
 _BALANCE_UPSERTS: dict[str, Any] = {}
@@ -463,9 +478,9 @@ def _balance_upsert(dialect: str) -> Any:
     return _BALANCE_UPSERTS[dialect]
 
 
-def _add_to_balances(session: Session, org_id: int, balances: dict[tuple[int, int, str], list[int]]) -> None:
+def _add_to_balances(session: Session, org_id: int, balances: dict[tuple[int, int, str], list[int]],
+                     ids: Iterable[int]) -> None:
     keys = sorted(balances)  # a stable order: concurrent posters lock rows in the same order
-    ids = allocate_ids(session, len(keys))
     rows = [{"org_id": org_id, "id": new_id, "account_id": a, "period_id": p, "currency": c,
              "debit": balances[(a, p, c)][0], "credit": balances[(a, p, c)][1],
              "amount_currency": balances[(a, p, c)][2]} for new_id, (a, p, c) in zip(ids, keys, strict=True)]
