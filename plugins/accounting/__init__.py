@@ -65,12 +65,14 @@ def comptoir_data_summary(session: Session) -> list[DataSummary]:
 @hookimpl
 def comptoir_register_cli_commands(cli: click.Group) -> None:
     from plugins.accounting.cli import ledger
+    from plugins.accounting.fec_cli import fec
     from plugins.accounting.rates_cli import rates
     from plugins.accounting.reports_cli import report
 
     cli.add_command(ledger)
     cli.add_command(report)
     cli.add_command(rates)
+    cli.add_command(fec)
 
 
 @hookimpl
