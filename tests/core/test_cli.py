@@ -143,3 +143,33 @@ def test_the_installed_console_script(settings, tmp_path):
                             env=env, input="Pass-word-1\n", capture_output=True, text=True, timeout=60)
     assert failed.returncode == 1
     assert failed.stderr.strip() == "Error: Organization missing was not found."
+
+
+def test_comptoir_run_serves_the_login_page(settings, tmp_path):
+    """The README's first command ends with `comptoir run`: it must serve the web UI."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = Path(sys.executable).with_name("comptoir")
+    env = {**os.environ, "COMPTOIR_DATABASE_URL": settings.database_url, "COMPTOIR_SECRET_KEY": "test",
+           "COMPTOIR_INSTANCE_PATH": str(tmp_path)}
+    server = subprocess.Popen([str(script), "run", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as response:
+                    assert response.status == 200
+                    assert 'type="password"' in response.read().decode()
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("comptoir run did not answer")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
