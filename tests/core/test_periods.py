@@ -50,7 +50,7 @@ def test_month_periods_are_explicit_ranges(start, end, count, first_end, last_st
     periods = month_periods(start, end)
     assert len(periods) == count
     assert periods[0][:2] == (start, first_end) and periods[-1][:2] == (last_start, end)
-    for (_, previous_end, _), (following_start, _, _) in zip(periods, periods[1:]):
+    for (_, previous_end, _), (following_start, _, _) in zip(periods, periods[1:], strict=False):
         assert following_start == previous_end + dt.timedelta(days=1)
 
 

@@ -41,7 +41,7 @@ def test_closing_moves_the_result_and_opens_the_next_year(database, books):
         closing_id, opening_id = close_fiscal_year(session, "2026", actor=owner)
         closing = get_entry(session, closing_id)
         assert closing.date == D(2026, 12, 31) and closing.name.startswith("CLOSE/2026/")
-        assert sorted((line.amount for line in entry_lines(session, closing))) == [-90000, -30000, 120000]
+        assert sorted(line.amount for line in entry_lines(session, closing)) == [-90000, -30000, 120000]
     with database.session(books.id) as session:
         years = list_fiscal_years(session)
         assert [(y.name, y.state) for y in years] == [("2026", "closed"), ("2027", "open")]

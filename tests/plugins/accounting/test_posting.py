@@ -37,7 +37,10 @@ def books(database):  # noqa: ANN001, ANN201
     return make_org(database, "Books", chart="example_tiny", first_fiscal_year=YEAR)
 
 
-def sale(amount: str = "100.00", day: dt.date = D(YEAR, 3, 15), **extra) -> EntryInput:  # noqa: ANN003
+MID_MARCH = D(YEAR, 3, 15)
+
+
+def sale(amount: str = "100.00", day: dt.date = MID_MARCH, **extra) -> EntryInput:  # noqa: ANN003
     return EntryInput("SAL", day, [debit("400", amount, "invoice"), credit("700", amount, "sale")], **extra)
 
 
