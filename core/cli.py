@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
@@ -52,6 +53,7 @@ class Context:
     def database(self) -> Database:
         if self._database is None:
             self._database = Database(self.settings.database_url)
+            click.get_current_context().call_on_close(self._database.dispose)
         return self._database
 
     @contextmanager
@@ -479,7 +481,7 @@ def demo(ctx: Context) -> None:
     password = f"Demo-{secrets.token_urlsafe(6)}-7a"
     policy = ctx.settings.password_policy
     with ctx.transaction() as session:
-        organization = session.query(Organization).filter_by(code=DEMO_CODE).one_or_none()
+        organization = session.scalars(select(Organization).where(Organization.code == DEMO_CODE)).one_or_none()
         created = organization is None
         if created:
             organization = create_organization(session, "Comptoir Demo", code=DEMO_CODE, chart="fr_pcg",
