@@ -97,6 +97,15 @@ def db_upgrade(ctx: Context) -> None:
         click.echo(t(N_("Row-level security is active on %(count)s tenant tables."), count=len(secured)))
 
 
+@db.command("citus-plan")
+def db_citus_plan() -> None:
+    """Print the Citus statements that distribute the tables by organization."""
+    from core.migrate import citus_plan
+
+    for statement in citus_plan():
+        click.echo(statement)
+
+
 # --- organizations ------------------------------------------------------------------------------
 
 @cli.group()

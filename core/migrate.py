@@ -75,3 +75,27 @@ def pending(settings: Settings) -> bool:
             return bool(list(script.iterate_revisions("heads", current)))
     finally:
         engine.dispose()
+
+
+def citus_plan() -> list[str]:
+    """The Citus statements that distribute Comptoir by organization.
+
+    Every tenant table is distributed on ``org_id`` and co-located with ``account`` (so joins
+    and foreign keys between tenant tables stay on one node); the global tables (organizations,
+    users, memberships) become reference tables, copied to every node.
+    """
+    from core import models  # noqa: F401 - every kernel table
+    from core.db import Base, tenant_tables
+    from core.plugins import get_registry
+
+    get_registry()  # every plugin's tables
+    tenant = tenant_tables()
+    names = {t.name for t in tenant}
+    reference = [t for t in Base.metadata.sorted_tables if t.name not in names and t.name != "comptoir_id_block"]
+    statements = [f"SELECT create_reference_table('{t.name}');" for t in reference]
+    anchor = "account" if "account" in names else tenant[0].name
+    statements.append(f"SELECT create_distributed_table('{anchor}', 'org_id');")
+    statements += [f"SELECT create_distributed_table('{t.name}', 'org_id', colocate_with => '{anchor}');"
+                   for t in tenant if t.name != anchor]
+    return statements
+
