@@ -25,7 +25,7 @@ from core.periods import open_period
 from core.tenancy import current_organization
 from plugins.accounting.closing import post_opening_balances
 from plugins.accounting.models import EntryState, Journal, JournalEntry, JournalLine
-from plugins.accounting.services import EntryInput, LineInput, post_entries
+from plugins.accounting.services import EntryInput, LineInput, post_entries_from
 
 IMPORT_KEY = "import:{reference}"
 OPENING_KEY = "import:opening:{date}"
@@ -275,18 +275,8 @@ def _entry_input(record: Record) -> EntryInput:
 
 def _post(session: Session, records: Sequence[Record], entries: Sequence[EntryInput]) -> None:
     """Post through the ledger service; its problems point back at the rows they come from."""
-    try:
-        post_entries(session, entries)
-    except ValidationError as error:
-        mapped = []
-        for problem in error.errors:
-            index = int(problem.params.get("entry", 1)) - 1
-            record = records[index] if 0 <= index < len(records) else records[0]
-            line = problem.row
-            row = record.rows[line - 1] if line and 0 < line <= len(record.rows) else record.first
-            mapped.append(FieldError(_SERVICE_FIELDS.get(problem.field or "", None), problem.msgid, problem.params,
-                                     row.number))
-        raise ValidationError(mapped) from None
+    post_entries_from(session, entries, [record.rows for record in records], lambda row: row.number,
+                      lambda field: _SERVICE_FIELDS.get(field or "", None))
 
 
 def write_entries(session: Session, records: Sequence[Record], context: ImportContext) -> ImportCounts:

@@ -30,7 +30,7 @@ from core.money import digits
 from core.tenancy import current_organization
 from plugins.accounting.models import EntryState, Journal, JournalEntry, JournalKind, JournalLine
 from plugins.accounting.reports import trial_balance
-from plugins.accounting.services import EntryInput, LineInput, post_entries
+from plugins.accounting.services import EntryInput, LineInput, post_entries_from
 
 COLUMNS = ("JournalCode", "JournalLib", "EcritureNum", "EcritureDate", "CompteNum", "CompteLib", "CompAuxNum",
            "CompAuxLib", "PieceRef", "PieceDate", "EcritureLib", "Debit", "Credit", "EcritureLet", "DateLet",
@@ -348,17 +348,7 @@ def compare_trial_balance(session: Session, fec: FecFile) -> tuple[ComparisonRow
 
 def _post(session: Session, entries: list[EntryInput], sources: list[list[FecLine]]) -> None:
     """Post; the ledger's problems point back at the file's lines."""
-    try:
-        post_entries(session, entries)
-    except ValidationError as error:
-        mapped = []
-        for problem in error.errors:
-            index = int(problem.params.get("entry", 1)) - 1
-            lines = sources[index] if 0 <= index < len(sources) else sources[0]
-            number = problem.row
-            line = lines[number - 1] if number and 0 < number <= len(lines) else lines[0]
-            mapped.append(FieldError(problem.field, problem.msgid, problem.params, line.line))
-        raise ValidationError(mapped) from None
+    post_entries_from(session, entries, sources, lambda line: line.line)
 
 
 def import_fec(session: Session, data: bytes, *, dry_run: bool = False, actor: Any = None) -> FecReport:

@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -306,6 +306,27 @@ def _announce(session: Session, entry_ids: list[int]) -> None:
     if not registry.pm.hook.comptoir_entries_posted.get_hookimpls():
         return  # nobody listens: spare the enabled-plugins query on every posting
     registry.call_enabled(enabled_plugins(session), "comptoir_entries_posted", session=session, entry_ids=entry_ids)
+
+
+def post_entries_from(session: Session, entries: Sequence[EntryInput], sources: Sequence[Sequence[Any]],
+                      row_of: Callable[[Any], int], field_of: Callable[[str | None], str | None] = lambda f: f,
+                      *, actor: Any = None) -> list[int]:
+    """Post entries read from a file; the ledger's problems then point at the file's rows.
+
+    ``sources[i]`` holds the source rows of ``entries[i]``, one per line; ``row_of`` gives a
+    source row's number in the file, ``field_of`` renames the service's fields for the file.
+    """
+    try:
+        return post_entries(session, entries, actor=actor)
+    except ValidationError as error:
+        located = []
+        for problem in error.errors:
+            index = int(problem.params.get("entry", 1)) - 1
+            rows = sources[index] if 0 <= index < len(sources) else sources[0]
+            line = problem.row
+            row = rows[line - 1] if line and 0 < line <= len(rows) else rows[0]
+            located.append(FieldError(field_of(problem.field), problem.msgid, problem.params, row_of(row)))
+        raise ValidationError(located) from None
 
 
 def post_entry(session: Session, entry: EntryInput, *, actor: Any = None) -> JournalEntry:
