@@ -10,10 +10,10 @@ import datetime as dt
 import os
 import secrets
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 from sqlalchemy import select
@@ -34,6 +34,9 @@ def cli_locale() -> str:
 
 def t(msgid: str, **params: Any) -> str:
     return translate(msgid, cli_locale(), **params)
+
+
+T = TypeVar("T")
 
 
 class Context:
@@ -66,6 +69,19 @@ class Context:
             if org is not None:
                 set_tenant(session, find_organization(session, org).id)
             yield session
+
+    def run(self, work: Callable[[Session], T], org: str | None = None) -> T:
+        """``work(session)`` in one transaction scoped like :meth:`transaction`, run again from
+        the start if the database aborts it on its own (deadlock, serialization failure)."""
+        from core.db import set_tenant
+        from core.tenancy import find_organization
+
+        def scoped(session: Session) -> T:
+            if org is not None:
+                set_tenant(session, find_organization(session, org).id)
+            return work(session)
+
+        return self.database.run(scoped)
 
 
 pass_context = click.make_pass_decorator(Context, ensure=True)
@@ -411,10 +427,10 @@ def import_command(ctx: Context, file: Path, org: str, schema: str | None, dry_r
 
     language = normalize_locale(locale) if locale else cli_locale()
     try:
-        with ctx.transaction(org) as session:
-            report = import_file(session, file, schema=schema, locale=language, dry_run=dry_run, update=update,
-                                 options={"date": on_date} if on_date else {}, errors_path=errors_out,
-                                 progress=_ProgressBar(language), actor=CLI_ACTOR)
+        report = ctx.run(lambda session: import_file(
+            session, file, schema=schema, locale=language, dry_run=dry_run, update=update,
+            options={"date": on_date} if on_date else {}, errors_path=errors_out,
+            progress=_ProgressBar(language), actor=CLI_ACTOR), org)
     except ImportFailed as failure:
         several = len({p.sheet for p in failure.problems}) > 1
         for problem in failure.problems[:PROBLEMS_SHOWN]:

@@ -7,8 +7,10 @@ organization it was opened for. See DESIGN.md §3.
 from __future__ import annotations
 
 import datetime as dt
+import random
 import re
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Annotated, Any, TypeVar
@@ -28,6 +30,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -49,6 +52,10 @@ _ORG_PARAM = re.compile(r"^org_id(_m\d+)?$")
 RLS_SETTING = "comptoir.org_id"
 RLS_POLICY = "tenant_isolation"
 ID_SEQUENCE = "comptoir_id_seq"
+# PostgreSQL aborts one of two conflicting transactions with these SQLSTATEs; run it again.
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+RETRY_ATTEMPTS = 5
+RETRY_BASE_DELAY = 0.02  # seconds
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -273,6 +280,15 @@ def allocate_ids(session: Session, count: int) -> list[int]:
 
 # --- engine and sessions ---------------------------------------------------------------
 
+def is_transient(error: BaseException) -> bool:
+    """Whether the database aborted a transaction that would succeed if run again."""
+    original = getattr(error, "orig", None)
+    if getattr(original, "sqlstate", None) in TRANSIENT_SQLSTATES:
+        return True
+    # SQLite: the writer lock was not free within busy_timeout.
+    return isinstance(error, OperationalError) and "database is locked" in str(original)
+
+
 def normalize_url(url: str | URL) -> URL:
     """``postgresql://`` means psycopg 3 here."""
     parsed = make_url(url)
@@ -345,6 +361,26 @@ class Database:
         """A session in one transaction: committed at the end of the block, rolled back on error."""
         with self.session(org_id) as session, session.begin():
             yield session
+
+    def run(self, work: Callable[[Session], T], org_id: int | None = None, *,
+            attempts: int = RETRY_ATTEMPTS) -> T:
+        """Run ``work(session)`` in one transaction, again from the start when the database
+        aborted it for a reason that goes away by itself (serialization failure, deadlock,
+        SQLite's lock wait running out).
+
+        Each attempt gets a new session and transaction, so ``work`` must only change the
+        database (an email sent inside it would be sent again).
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.transaction(org_id) as session:
+                    return work(session)
+            except DBAPIError as error:
+                if attempt == attempts or not is_transient(error):
+                    raise
+                # Jittered exponential backoff: two colliding writers do not collide again.
+                time.sleep(random.uniform(0, min(RETRY_BASE_DELAY * 2 ** attempt, 1.0)))
+        raise AssertionError("unreachable")
 
     def dispose(self) -> None:
         self.engine.dispose()
