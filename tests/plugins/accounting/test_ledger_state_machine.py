@@ -1,5 +1,6 @@
-"""A stateful property test: any sequence of postings, rejected postings, reversals, locks and
-a closing leaves the ledger balanced, gapless and verifiable."""
+"""A stateful property test: any sequence of postings (with and without idempotency keys),
+rejected postings, workbook imports, reversals, locks and a closing leaves the ledger
+balanced, gapless and verifiable."""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,12 +13,14 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from sqlalchemy import func, select
 
 from core.errors import ComptoirError, ValidationError
+from core.excel import ImportFailed, import_file
 from core.periods import set_period_lock
 from plugins.accounting.closing import close_fiscal_year
 from plugins.accounting.models import JournalEntry, JournalLine
 from plugins.accounting.reports import trial_balance, verify_ledger
 from plugins.accounting.services import EntryInput, credit, debit, post_entries, reverse_entry
 from tests.conftest import make_org
+from tests.core.excel.helpers import xlsx
 
 ACCOUNTS = ["100", "110", "400", "410", "500", "510", "600", "700", "800"]
 YEAR = 2026
@@ -37,6 +40,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.reversed: set[int] = set()
         self.locked: set[int] = set()
         self.closed = False
+        self.tmp = tmp_factory.mktemp("imports")
+        self.imports = 0
 
     def teardown(self) -> None:
         self.database.dispose()
@@ -57,6 +62,48 @@ class LedgerMachine(RuleBasedStateMachine):
                 self.posted.extend(post_entries(session, [entry]))
             assert allowed
         except ValidationError:
+            assert not allowed
+            assert self._count() == before
+
+    @rule(amount=amounts, month=months)
+    def post_twice_with_one_key(self, amount: Decimal, month: int) -> None:
+        """A client retrying with its idempotency key gets the same entry, not a second one."""
+        self.imports += 1
+        entry = EntryInput("MISC", dt.date(YEAR, month, 5), [debit("100", amount), credit("700", amount)],
+                           idempotency_key=f"client-{self.imports}")
+        allowed = not self.closed and month not in self.locked
+        before = self._count()
+        try:
+            for _ in range(2):
+                with self.database.transaction(self.org.id) as session:
+                    ids = post_entries(session, [entry])
+            assert allowed
+            self.posted.extend(ids)
+            assert self._count() == before + 1
+        except ValidationError:
+            assert not allowed
+            assert self._count() == before
+
+    @rule(rows=st.lists(st.tuples(st.sampled_from(ACCOUNTS), st.sampled_from(ACCOUNTS), amounts, months),
+                        min_size=1, max_size=3))
+    def import_workbook(self, rows: list[tuple[str, str, Decimal, int]]) -> None:
+        """Entries from a workbook: all or nothing, and the same file twice posts them once."""
+        self.imports += 1
+        cells = [["Reference", "Date", "Journal", "Account", "Label", "Debit", "Credit"]]
+        for n, (debit_account, credit_account, amount, month) in enumerate(rows):
+            day, reference = dt.date(YEAR, month, 20), f"IMP-{self.imports}-{n}"
+            cells += [[reference, day, "MISC", debit_account, reference, amount, None],
+                      [reference, day, "MISC", credit_account, reference, None, amount]]
+        path = xlsx(self.tmp / f"import-{self.imports}.xlsx", cells, title="Journal entries")
+        allowed = not self.closed and not {month for *_, month in rows} & self.locked
+        before = self._count()
+        try:
+            for _ in range(2):
+                with self.database.transaction(self.org.id) as session:
+                    import_file(session, path, schema="journal_entries")
+                assert self._count() == before + len(rows)
+            assert allowed
+        except ImportFailed:
             assert not allowed
             assert self._count() == before
 
