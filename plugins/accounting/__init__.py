@@ -42,8 +42,10 @@ def comptoir_register_permissions() -> list[Permission]:
 @hookimpl
 def comptoir_organization_created(session: Session, organization: object) -> None:
     from plugins.accounting.services import create_default_journals
+    from plugins.accounting.taxes import create_template_taxes
 
     create_default_journals(session, getattr(organization, "locale", "en"))
+    create_template_taxes(session, getattr(organization, "chart_template", None))
 
 
 @hookimpl
