@@ -29,12 +29,12 @@ def partner(session: Session, code: str = "C001", name: str | None = None, **ext
 
 
 def invoice(session: Session, partner_code: str = "C001", amounts: tuple[str, ...] = ("100",),
-            day: dt.date | None = None, *, post: bool = True, **extra: Any) -> Any:
-    """An invoice of one line per amount (default tax), posted unless ``post=False``."""
+            day: dt.date | None = None, *, post: bool = True, tax: str | None = None, **extra: Any) -> Any:
+    """An invoice of one line per amount (the default tax, or ``tax``), posted unless ``post=False``."""
     from plugins.accounting.invoices import InvoiceInput, InvoiceLineInput, create_invoice, post_invoice
 
     day = day or list_fiscal_years(session)[0].start_date
-    lines = [InvoiceLineInput(f"Line {n}", 1, Decimal(a)) for n, a in enumerate(amounts, start=1)]
+    lines = [InvoiceLineInput(f"Line {n}", 1, Decimal(a), tax=tax) for n, a in enumerate(amounts, start=1)]
     draft = create_invoice(session, InvoiceInput(partner_code, day, lines, **extra))
     return post_invoice(session, draft.id) if post else draft
 
