@@ -12,9 +12,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from core.db import require_tenant
 from core.errors import ValidationError
 from core.i18n import N_
 from core.money import digits
@@ -257,7 +258,8 @@ def record_reminders(session: Session, day: dt.date) -> list[OverdueInvoice]:
     """Raise every overdue invoice whose level is due to that level; returns those reminded."""
     due = [o for o in overdue_invoices(session, day) if o.due_level > o.reminder_level]
     for item in due:
-        session.execute(update(Invoice).where(Invoice.id == item.invoice_id)
-                        .values(reminder_level=item.due_level, last_reminder_on=day)
-                        .execution_options(synchronize_session=False))
+        invoice = session.get_one(Invoice, (require_tenant(session), item.invoice_id))
+        invoice.reminder_level = item.due_level
+        invoice.last_reminder_on = day
+    session.flush()
     return due
