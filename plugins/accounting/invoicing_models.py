@@ -302,18 +302,27 @@ class Allocation(OrgOwned, Base):
     fx_entry_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
-class SmtpSettings(OrgOwned, Base):
-    """Where an organization sends its invoices from."""
+class InvoicingSettings(OrgOwned, Base):
+    """What an organization prints on its invoices and how it sends them (one row).
 
-    __tablename__ = "smtp_settings"
+    The SMTP password is kept as given: protecting it at rest is the deployment's concern
+    (database encryption, a dedicated mail relay without a password on the loopback).
+    """
+
+    __tablename__ = "invoicing_settings"
     __table_args__ = (UniqueConstraint("org_id"),)
 
-    host: Mapped[str] = mapped_column(String(200))
-    port: Mapped[int] = mapped_column(default=587)
-    username: Mapped[str] = mapped_column(String(200), default="")
-    password: Mapped[str] = mapped_column(String(200), default="")
-    security: Mapped[str] = mapped_column(String(16), default="starttls")  # none, starttls, ssl
-    sender: Mapped[str] = mapped_column(String(254))
+    street: Mapped[str] = mapped_column(String(200), default="")
+    postal_code: Mapped[str] = mapped_column(String(20), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    vat_number: Mapped[str | None] = mapped_column(String(32))
+    iban: Mapped[str | None] = mapped_column(String(34))  # for the Swiss QR-bill and the payment details
+    sender: Mapped[str | None] = mapped_column(String(254))
+    smtp_host: Mapped[str | None] = mapped_column(String(200))
+    smtp_port: Mapped[int] = mapped_column(default=587)
+    smtp_username: Mapped[str] = mapped_column(String(200), default="")
+    smtp_password: Mapped[str] = mapped_column(String(200), default="")
+    smtp_security: Mapped[str] = mapped_column(String(16), default="starttls")  # none, starttls, ssl
 
 
 class StatementLine(OrgOwned, Base):
