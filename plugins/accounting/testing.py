@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -43,7 +45,9 @@ def populate(session: Session) -> None:
     from plugins.accounting.invoicing_models import PartnerKind
     from plugins.accounting.partners import AddressInput, ProductInput, save_product
     from plugins.accounting.payments import PaymentInput, register_payment
+    from plugins.accounting.printing import save_invoicing_settings
     from plugins.accounting.rates import set_rate
+    from plugins.accounting.treasury import import_statement
 
     post_entries(session, [sale(session, label="populate")])
     start = list_fiscal_years(session)[0].start_date
@@ -53,4 +57,9 @@ def populate(session: Session) -> None:
     save_product(session, ProductInput("SRV", "Service", "100"))
     first = invoice(session, "POP1", ("100", "50"), start)
     register_payment(session, PaymentInput("POP1", start, "10", allocations=[(first.id, "10")]))
+    save_invoicing_settings(session, street="1 Main Street", city="Springfield", sender="billing@populate.test")
+    with tempfile.TemporaryDirectory() as folder:
+        statement = Path(folder) / "statement.csv"
+        statement.write_text(f"Date,Amount,Label\n{start.isoformat()},12.34,populate\n", encoding="utf-8")
+        import_statement(session, statement)
     session.flush()
