@@ -50,10 +50,18 @@ def comptoir_organization_created(session: Session, organization: object) -> Non
 
 @hookimpl
 def comptoir_accounts_in_use(session: Session, account_ids: frozenset[int]) -> list[int]:
+    from plugins.accounting.invoicing_models import InvoiceLine, Partner, Product, Tax
     from plugins.accounting.models import JournalLine
 
-    return list(session.scalars(select(JournalLine.account_id).distinct()
-                                .where(JournalLine.account_id.in_(account_ids))))
+    used = set(session.scalars(select(JournalLine.account_id).distinct()
+                               .where(JournalLine.account_id.in_(account_ids))))
+    used |= set(session.scalars(select(InvoiceLine.account_id).distinct()
+                                .where(InvoiceLine.account_id.in_(account_ids))))
+    # Accounts that partners, products and taxes name are in use even before any posting.
+    for column in (Partner.receivable_account_id, Partner.payable_account_id, Product.income_account_id,
+                   Product.expense_account_id, Tax.collected_account_id, Tax.deductible_account_id):
+        used |= set(session.scalars(select(column).distinct().where(column.in_(account_ids))))
+    return list(used)
 
 
 @hookimpl
@@ -89,9 +97,10 @@ def comptoir_register_excel_schemas() -> list[Schema]:
 
 @hookimpl
 def comptoir_demo_data(session: Session, organization: object) -> None:
-    from plugins.accounting.demo import post_demo_entries
+    from plugins.accounting.demo import make_demo_invoices, post_demo_entries
 
     post_demo_entries(session)
+    make_demo_invoices(session)
 
 
 @hookimpl

@@ -146,3 +146,16 @@ def test_a_foreign_credit_note_keeps_the_rate_of_its_invoice(fr):
     assert (note.rate, note.total_company) == ("0.9", invoice.total_company)
     assert current_organization(fr).currency == "EUR"
     assert Decimal(note.total_company).scaleb(-2) == Decimal("450.00")
+
+
+def test_demo_organizations_get_partners_invoices_and_payments(fr):
+    from plugins.accounting.debtors import aged_balance
+    from plugins.accounting.demo import make_demo_invoices
+    from plugins.accounting.reports import verify_ledger
+
+    ids = make_demo_invoices(fr)
+    invoices = [get_invoice(fr, i) for i in ids]
+    assert len(invoices) == 9 and {i.state for i in invoices} == {InvoiceState.POSTED}
+    assert [i.payment_state for i in invoices[:2]] == [PaymentState.PAID, PaymentState.PARTIAL]
+    assert [row.code for row in aged_balance(fr, D(2026, 12, 31)).rows] == ["DEMO-C1", "DEMO-C2"]
+    assert verify_ledger(fr) == []
