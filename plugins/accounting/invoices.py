@@ -38,7 +38,6 @@ from plugins.accounting.invoicing_models import (
 from plugins.accounting.rates import convert_amount, rate_at, rate_text
 from plugins.accounting.services import EntryInput, LineInput, post_entries
 from plugins.accounting.taxes import (
-    FiscalPosition,
     Party,
     fiscal_position,
     party_of_partner,

@@ -126,7 +126,7 @@ class Tax(OrgOwned, Base):
 
     code: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(200))
-    rate: Mapped[str] = mapped_column(String(16))  # percent, an exact decimal as text ("20", "5.5")
+    rate: Mapped[str] = mapped_column(String(16))  # percent, an exact decimal kept as a string: "20", "5.5"
     scope: Mapped[str] = mapped_column(String(16), default=TaxScope.DOMESTIC)
     collected_account_id: Mapped[int | None] = mapped_column(BigInteger)
     deductible_account_id: Mapped[int | None] = mapped_column(BigInteger)
