@@ -78,10 +78,12 @@ def comptoir_register_cli_commands(cli: click.Group) -> None:
     from plugins.accounting.fec_cli import fec
     from plugins.accounting.rates_cli import rates
     from plugins.accounting.reports_cli import report
+    from plugins.accounting.taxes_cli import taxes
     from plugins.accounting.treasury_cli import bank
 
     cli.add_command(ledger)
     cli.add_command(bank)
+    cli.add_command(taxes)
     cli.add_command(report)
     cli.add_command(rates)
     cli.add_command(fec)

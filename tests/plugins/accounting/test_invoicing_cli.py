@@ -50,3 +50,16 @@ def test_bank_import_matches_and_balances_show_the_bank(comptoir, database, fr_o
     assert "512\t" in out and "\t120.00" in out
     code, _, err = comptoir("bank", "import", str(statement), "--org", fr_org.code, "--journal", "SAL")
     assert code == 1 and "not a bank or cash journal" in err
+
+
+def test_taxes_list_and_load_the_templates_missing_ones(comptoir, database, fr_org):
+    from sqlalchemy import delete
+
+    from plugins.accounting.invoicing_models import Tax
+
+    code, out, _ = comptoir("taxes", "list", "--org", fr_org.code)
+    assert code == 0 and "TVA5.5\t5.5\tdomestic\tTVA 5,5 %" in out.splitlines()
+    with database.transaction(fr_org.id) as session:
+        session.execute(delete(Tax).where(Tax.code.in_(["TVA2.1", "TVA-EXPORT"])))
+    assert comptoir("taxes", "load", "--org", fr_org.code)[1] == "2 taxes added.\n"
+    assert comptoir("taxes", "load", "--org", fr_org.code)[1] == "0 taxes added.\n"
