@@ -38,6 +38,7 @@ from plugins.accounting.invoicing_models import (
 from plugins.accounting.rates import convert_amount, rate_at, rate_text
 from plugins.accounting.services import EntryInput, LineInput, post_entries
 from plugins.accounting.taxes import (
+    FiscalPosition,
     Party,
     fiscal_position,
     party_of_partner,
@@ -155,6 +156,7 @@ def _prepare(session: Session, batch: _Batch, data: InvoiceInput, index: int,
     if not kind.is_sale:  # a supplier sells to us, a business with a VAT number
         seller, buyer = party_of_partner(partner), Party(org.country, True, "own")
     position = fiscal_position(seller, buyer)
+    self_assessed = not kind.is_sale and position is FiscalPosition.REVERSE_CHARGE
     rate = Decimal(1)
     if currency != org.currency:
         if data.rate is not None:
@@ -210,7 +212,9 @@ def _prepare(session: Session, batch: _Batch, data: InvoiceInput, index: int,
         else:
             own_tax = batch.default_tax
         try:
-            tax = tax_for_position(position, own_tax, batch.by_scope)
+            # A purchase from another EU country's business: no VAT on the bill, but we
+            # account for it ourselves at our own rate (collected and deductible at once).
+            tax = own_tax if self_assessed else tax_for_position(position, own_tax, batch.by_scope)
         except ValidationError as error:
             found.extend(FieldError(e.field, e.msgid, e.params, index + 1) for e in error.errors)
             continue
@@ -231,12 +235,14 @@ def _prepare(session: Session, batch: _Batch, data: InvoiceInput, index: int,
         amount = int(quantize(Decimal(base) * scale * Decimal(tax.rate) / 100, currency).scaleb(digits(currency)))
         taxes.append({"tax_id": tax_id, "base": base, "amount": amount,
                       "base_company": _company(base, currency, rate, org.currency),
-                      "amount_company": _company(amount, currency, rate, org.currency)})
+                      "amount_company": _company(amount, currency, rate, org.currency),
+                      "self_assessed": self_assessed})
+    charged = [t for t in taxes if not t["self_assessed"]]
     untaxed_total = sum(line["untaxed"] for line in lines)
-    tax_total = sum(t["amount"] for t in taxes)
+    tax_total = sum(t["amount"] for t in charged)
     # The company total is the sum of its converted parts, so the entry balances exactly.
     company = (sum(_company(line["untaxed"], currency, rate, org.currency) for line in lines)
-               + sum(t["amount_company"] for t in taxes))
+               + sum(t["amount_company"] for t in charged))
     due = data.due_date or data.date + dt.timedelta(days=partner.payment_terms_days)
     invoice = {"kind": kind, "partner_id": partner.id, "state": InvoiceState.DRAFT, "date": data.date,
                "due_date": due, "currency": currency, "rate": rate_text(rate), "fiscal_position": position,
@@ -360,7 +366,7 @@ def post_invoices(session: Session, invoice_ids: Sequence[int], *, actor: Any = 
         lines_of[line.invoice_id].append(line)
     taxes_of: dict[int, list[Any]] = defaultdict(list)
     for tax_line in session.execute(select(InvoiceTax.invoice_id, InvoiceTax.tax_id, InvoiceTax.amount,
-                                           InvoiceTax.amount_company)
+                                           InvoiceTax.amount_company, InvoiceTax.self_assessed)
                                     .where(InvoiceTax.invoice_id.in_(invoice_ids)).order_by(InvoiceTax.id)):
         taxes_of[tax_line.invoice_id].append(tax_line)
     partners = {p.id: p for p in session.scalars(select(Partner).where(
@@ -462,6 +468,9 @@ def _entry_input(invoice: Any, name: str, lines: list[Any], tax_lines: list[Any]
         account_id = tax.collected_account_id if kind.is_sale else tax.deductible_account_id
         result.append(line(codes[account_id or 0], -sign * tax_line.amount_company, -sign * tax_line.amount,
                            tax.name))
+        if tax_line.self_assessed:  # the same VAT, due by us: deductible and collected cancel out
+            result.append(line(codes[tax.collected_account_id or 0], sign * tax_line.amount_company,
+                               sign * tax_line.amount, tax.name))
     journal = "SAL" if kind.is_sale else "PUR"
     return EntryInput(journal, invoice.date, result, label=name, reference=invoice.reference or name)
 

@@ -243,6 +243,8 @@ class InvoiceTax(OrgOwned, Base):
     amount: Mapped[MinorUnits]
     base_company: Mapped[MinorUnits] = mapped_column(default=0)
     amount_company: Mapped[MinorUnits] = mapped_column(default=0)
+    # Reverse charge on a purchase: not on the bill, accounted for by the buyer (collected and deductible).
+    self_assessed: Mapped[bool] = mapped_column(default=False)
 
 
 class Payment(OrgOwned, Base):

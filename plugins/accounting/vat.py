@@ -35,6 +35,7 @@ class VatRow:
     scope: str
     base: Decimal
     amount: Decimal
+    self_assessed: bool = False  # reverse charge on purchases: due and deductible at once
 
 
 @dataclass(frozen=True)
@@ -66,22 +67,25 @@ def vat_report(session: Session, start: dt.date, end: dt.date) -> VatReport:
         raise ValidationError(N_("The first day comes after the last."))
     org = current_organization(session)
     rows = session.execute(
-        select(Invoice.kind, InvoiceTax.tax_id, func.sum(InvoiceTax.base_company), func.sum(InvoiceTax.amount_company))
+        select(Invoice.kind, InvoiceTax.tax_id, InvoiceTax.self_assessed, func.sum(InvoiceTax.base_company),
+               func.sum(InvoiceTax.amount_company))
         .join(Invoice, and_(Invoice.org_id == InvoiceTax.org_id, Invoice.id == InvoiceTax.invoice_id))
         .where(Invoice.state.in_((InvoiceState.POSTED, InvoiceState.CANCELLED)),
                Invoice.date >= start, Invoice.date <= end)
-        .group_by(Invoice.kind, InvoiceTax.tax_id))
-    sums: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
-    for kind, tax_id, base, amount in rows:
+        .group_by(Invoice.kind, InvoiceTax.tax_id, InvoiceTax.self_assessed))
+    sums: dict[tuple[str, int, bool], list[int]] = defaultdict(lambda: [0, 0])
+    for kind, tax_id, self_assessed, base, amount in rows:
         side, sign = _SIGNS[InvoiceKind(kind)]
-        sums[(side, tax_id)][0] += sign * int(base)
-        sums[(side, tax_id)][1] += sign * int(amount)
+        sides = [side, "collected"] if self_assessed else [side]  # self-assessed VAT is due as well
+        for each in sides:
+            sums[(each, tax_id, bool(self_assessed))][0] += sign * int(base)
+            sums[(each, tax_id, bool(self_assessed))][1] += sign * int(amount)
     taxes = {t.id: t for t in session.scalars(select(Tax))}
     scale = digits(org.currency)
     result = [VatRow(side, taxes[tax_id].code, taxes[tax_id].name, Decimal(taxes[tax_id].rate), taxes[tax_id].scope,
-                     Decimal(base).scaleb(-scale), Decimal(amount).scaleb(-scale))
-              for (side, tax_id), (base, amount) in sums.items()]
-    result.sort(key=lambda r: (r.side, -r.rate, r.tax))
+                     Decimal(base).scaleb(-scale), Decimal(amount).scaleb(-scale), self_assessed)
+              for (side, tax_id, self_assessed), (base, amount) in sums.items()]
+    result.sort(key=lambda r: (r.side, r.self_assessed, -r.rate, r.tax))
     return VatReport(start, end, org.currency, tuple(result))
 
 
@@ -92,6 +96,7 @@ COLUMNS = (
     Column("rate", N_("Rate (%)"), ColumnType.DECIMAL),
     Column("base", N_("Base"), ColumnType.DECIMAL),
     Column("amount", N_("Tax amount"), ColumnType.DECIMAL),
+    Column("self_assessed", N_("Reverse charge (self-assessed)"), ColumnType.BOOLEAN),
 )
 SIDE_LABELS = {"collected": N_("VAT collected"), "deductible": N_("VAT deductible")}
 
@@ -104,7 +109,7 @@ def export_vat_report(report: VatReport, path: str | os.PathLike[str], locale: s
         raise ValidationError(N_("Exports are .xlsx workbooks; name the file %(name)s."),
                               name=path.with_suffix(".xlsx").name)
     records = [{"side": translate(SIDE_LABELS[r.side], locale), "tax": r.tax, "name": r.name, "rate": r.rate,
-                "base": r.base, "amount": r.amount} for r in report.rows]
+                "base": r.base, "amount": r.amount, "self_assessed": r.self_assessed} for r in report.rows]
     records.append({"side": translate(N_("VAT due for the period"), locale), "amount": report.balance})
     workbook = Workbook(write_only=True)
     write_sheet(workbook, translate(N_("VAT report"), locale), COLUMNS, records, locale)

@@ -230,6 +230,7 @@ def upgrade() -> None:
     sa.Column('amount', sa.BigInteger(), nullable=False),
     sa.Column('base_company', sa.BigInteger(), nullable=False),
     sa.Column('amount_company', sa.BigInteger(), nullable=False),
+    sa.Column('self_assessed', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['org_id', 'invoice_id'], ['invoice.org_id', 'invoice.id'], name=op.f('fk_invoice_tax_org_id_invoice_id_invoice'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['org_id', 'tax_id'], ['tax.org_id', 'tax.id'], name=op.f('fk_invoice_tax_org_id_tax_id_tax')),
     sa.ForeignKeyConstraint(['org_id'], ['organization.id'], name=op.f('fk_invoice_tax_org_id_organization')),

@@ -64,3 +64,25 @@ def test_the_vat_report_exports_to_a_workbook_with_number_cells(fr, tmp_path):
     assert (rows[1][4], rows[1][5]) == (1233.33, 246.67)  # number cells, read back as numbers
     assert rows[-1][0] == translate("VAT due for the period", "fr") and rows[-1][5] == 172.67
     assert sheet.cell(row=2, column=5).data_type == "n"
+
+
+def test_a_purchase_from_an_eu_business_is_self_assessed(fr):
+    """Reverse charge on a purchase: no VAT on the bill; 20 % due and deductible in the return."""
+    from sqlalchemy import select
+
+    from core.chart import Account
+    from plugins.accounting.services import entry_lines, get_entry
+
+    save_partner(fr, PartnerInput("DES", "Berlin Lieferant GmbH", country="DE", vat_number="DE136695976",
+                                  is_supplier=True))
+    bill = post(fr, "DES", D(2026, 3, 6), [("1000", "TVA20")], InvoiceKind.SUPPLIER_INVOICE)
+    assert (bill.fiscal_position, bill.tax, bill.total) == ("reverse_charge", 0, 100000)
+    codes = {a.id: a.code for a in fr.scalars(select(Account))}
+    lines = {codes[line.account_id]: line.amount for line in entry_lines(fr, get_entry(fr, bill.entry_id))}
+    assert lines == {"401": -100000, "607": 100000, "44566": 20000, "44571": -20000}
+    report = vat_report(fr, D(2026, 3, 1), D(2026, 3, 31))
+    assert [(r.side, r.tax, r.base, r.amount, r.self_assessed) for r in report.rows] == [
+        ("collected", "TVA20", Decimal("1000.00"), Decimal("200.00"), True),
+        ("deductible", "TVA20", Decimal("1000.00"), Decimal("200.00"), True),
+    ]
+    assert report.balance == 0
