@@ -59,3 +59,15 @@ def test_a_product_gets_the_default_tax_and_accounts(fr):
     with pytest.raises(ValidationError) as error:
         save_product(fr, ProductInput("X", "Bad", "-1", sale_tax="NOPE"))
     assert {e.field for e in error.value.errors} == {"price", "sale_tax"}
+
+
+def test_an_account_a_product_names_is_in_use_and_cannot_be_deleted(fr):
+    from core.chart import accounts_in_use, create_account, delete_account
+    from core.errors import Conflict
+
+    account = create_account(fr, "7061", "Ventes de formations", type="income", parent="70")
+    assert accounts_in_use(fr, [account.id]) == set()
+    save_product(fr, ProductInput("TRAIN", "Training", "250", income_account="7061"))
+    assert accounts_in_use(fr, [account.id]) == {account.id}
+    with pytest.raises(Conflict):
+        delete_account(fr, "7061")
