@@ -42,16 +42,26 @@ def comptoir_register_permissions() -> list[Permission]:
 @hookimpl
 def comptoir_organization_created(session: Session, organization: object) -> None:
     from plugins.accounting.services import create_default_journals
+    from plugins.accounting.taxes import create_template_taxes
 
     create_default_journals(session, getattr(organization, "locale", "en"))
+    create_template_taxes(session, getattr(organization, "chart_template", None))
 
 
 @hookimpl
 def comptoir_accounts_in_use(session: Session, account_ids: frozenset[int]) -> list[int]:
+    from plugins.accounting.invoicing_models import InvoiceLine, Partner, Product, Tax
     from plugins.accounting.models import JournalLine
 
-    return list(session.scalars(select(JournalLine.account_id).distinct()
-                                .where(JournalLine.account_id.in_(account_ids))))
+    used = set(session.scalars(select(JournalLine.account_id).distinct()
+                               .where(JournalLine.account_id.in_(account_ids))))
+    used |= set(session.scalars(select(InvoiceLine.account_id).distinct()
+                                .where(InvoiceLine.account_id.in_(account_ids))))
+    # Accounts that partners, products and taxes name are in use even before any posting.
+    for column in (Partner.receivable_account_id, Partner.payable_account_id, Product.income_account_id,
+                   Product.expense_account_id, Tax.collected_account_id, Tax.deductible_account_id):
+        used |= set(session.scalars(select(column).distinct().where(column.in_(account_ids))))
+    return list(used)
 
 
 @hookimpl
@@ -68,8 +78,12 @@ def comptoir_register_cli_commands(cli: click.Group) -> None:
     from plugins.accounting.fec_cli import fec
     from plugins.accounting.rates_cli import rates
     from plugins.accounting.reports_cli import report
+    from plugins.accounting.taxes_cli import taxes
+    from plugins.accounting.treasury_cli import bank
 
     cli.add_command(ledger)
+    cli.add_command(bank)
+    cli.add_command(taxes)
     cli.add_command(report)
     cli.add_command(rates)
     cli.add_command(fec)
@@ -78,15 +92,17 @@ def comptoir_register_cli_commands(cli: click.Group) -> None:
 @hookimpl
 def comptoir_register_excel_schemas() -> list[Schema]:
     from plugins.accounting.excel import excel_schemas
+    from plugins.accounting.partners_excel import partner_schemas
 
-    return excel_schemas()
+    return excel_schemas() + partner_schemas()
 
 
 @hookimpl
 def comptoir_demo_data(session: Session, organization: object) -> None:
-    from plugins.accounting.demo import post_demo_entries
+    from plugins.accounting.demo import make_demo_invoices, post_demo_entries
 
     post_demo_entries(session)
+    make_demo_invoices(session)
 
 
 @hookimpl

@@ -39,3 +39,50 @@ def post_demo_entries(session: Session) -> list[int]:
                        label="Cash withdrawal"),
         ]
     return post_entries(session, entries)
+
+
+def make_demo_invoices(session: Session) -> list[int]:
+    """Two customers and a supplier, two products, invoices of the first months, paid in part."""
+    from core.tenancy import current_organization
+    from plugins.accounting.invoices import InvoiceInput, InvoiceLineInput, create_invoices, post_invoices
+    from plugins.accounting.invoicing_models import InvoiceKind, PartnerKind
+    from plugins.accounting.partners import AddressInput, PartnerInput, ProductInput, save_partner, save_product
+    from plugins.accounting.payments import PaymentInput, register_payment
+
+    org = current_organization(session)
+    start = list_fiscal_years(session)[0].start_date
+    country = org.country
+    save_partner(session, PartnerInput("DEMO-C1", "Northwind Traders", country=country, email="ap@northwind.test",
+                                       addresses=[AddressInput("12 Harbour Road", city="Port Town", country=country)]))
+    save_partner(session, PartnerInput("DEMO-C2", "Ada Lovelace", kind=PartnerKind.INDIVIDUAL, country=country,
+                                       payment_terms_days=15))
+    save_partner(session, PartnerInput("DEMO-S1", "Office Supplies Co", country=country, is_customer=False,
+                                       is_supplier=True))
+    save_product(session, ProductInput("DEMO-CONSULT", "Consulting day", "600"))
+    save_product(session, ProductInput("DEMO-TRAINING", "Training session", "250"))
+    inputs = []
+    for month in range(3):
+        day = start + dt.timedelta(days=30 * month + 3)
+        inputs += [
+            InvoiceInput("DEMO-C1", day, [InvoiceLineInput(product="DEMO-CONSULT", quantity=2 + month),
+                                          InvoiceLineInput(product="DEMO-TRAINING", quantity=1)]),
+            InvoiceInput("DEMO-C2", day, [InvoiceLineInput(product="DEMO-TRAINING", quantity=1)]),
+            InvoiceInput("DEMO-S1", day, [InvoiceLineInput("Paper and toner", 1, Decimal(180 + 20 * month))],
+                         kind=InvoiceKind.SUPPLIER_INVOICE),
+        ]
+    ids = create_invoices(session, inputs)
+    post_invoices(session, ids)
+    # The first customer invoice is paid in full, the second in part; the rest stays open.
+    register_payment(session, PaymentInput("DEMO-C1", start + dt.timedelta(days=20),
+                                           _total(session, ids[0]), allocations=[(ids[0], _total(session, ids[0]))]))
+    register_payment(session, PaymentInput("DEMO-C2", start + dt.timedelta(days=25), "100",
+                                           allocations=[(ids[1], "100")]))
+    return ids
+
+
+def _total(session: Session, invoice_id: int) -> Decimal:
+    from core.money import digits
+    from plugins.accounting.invoices import get_invoice
+
+    invoice = get_invoice(session, invoice_id)
+    return Decimal(invoice.total).scaleb(-digits(invoice.currency))

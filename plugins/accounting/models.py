@@ -143,3 +143,7 @@ class ExchangeRate(OrgOwned, Base):
     rate: Mapped[str] = mapped_column(String(32))
     source: Mapped[str] = mapped_column(String(32))  # "ecb", "csv", "manual" or a provider's name
     updated_at: Mapped[Timestamp] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# Invoicing's tables live in their own module; importing it here registers them with the plugin.
+from plugins.accounting import invoicing_models  # noqa: E402, F401

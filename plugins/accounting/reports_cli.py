@@ -27,7 +27,7 @@ from core.excel.writer import FORMULA_TRIGGERS
 from core.i18n import N_
 
 REPORTS = ("trial-balance", "general-ledger", "journal", "balance-sheet", "profit-and-loss",
-           "consolidated-trial-balance")
+           "consolidated-trial-balance", "aged-receivables", "aged-payables", "overdue", "vat")
 FORMATS = ("csv", "json", "xlsx")
 PAGE = 1000
 STATEMENT_COLUMNS = ("section", "kind", "code", "name", "balance", "amount")
@@ -72,7 +72,8 @@ def report(ctx: Context, name: str, org: str, date_from: dt.datetime | None, dat
            account: str | None, journal: str | None, compare: bool, rates: tuple[str, ...], fmt: str,
            output: str | None) -> None:
     """Print the report NAME of ORG: trial-balance, general-ledger, journal, balance-sheet,
-    profit-and-loss or consolidated-trial-balance (ORG being the head office)."""
+    profit-and-loss, consolidated-trial-balance (ORG being the head office), aged-receivables,
+    aged-payables (on --to), overdue (invoices past due on --to) or vat (--from to --to)."""
     from core.periods import fiscal_year_of
 
     if fmt == "xlsx" and not output:
@@ -241,6 +242,50 @@ BUILDERS: dict[str, Callable[[Session, Options], Table]] = {
     "profit-and-loss": profit_and_loss_table,
     "consolidated-trial-balance": consolidated_table,
 }
+
+
+def _aged_table(side: str) -> Callable[[Session, Options], Table]:
+    def build(session: Session, options: Options) -> Table:
+        from plugins.accounting.debtors import BUCKETS, aged_balance
+
+        aged = aged_balance(session, options.date_to, side)
+        title = t(N_("Aged receivables")) if side == "receivable" else t(N_("Aged payables"))
+        table = Table(title, ("partner", "name", *BUCKETS, "total"))
+        for row in aged.rows:
+            table.rows.append((row.code, row.name, *row.buckets, row.total))
+        table.rows.append(("", t(N_("Total")), *aged.totals, aged.total))
+        return table
+    return build
+
+
+def overdue_table(session: Session, options: Options) -> Table:
+    from plugins.accounting.debtors import overdue_invoices
+
+    table = Table(t(N_("Overdue invoices")), ("invoice", "partner", "due_date", "days_overdue", "residual",
+                                               "currency", "reminder_level", "due_level"))
+    for item in overdue_invoices(session, options.date_to):
+        table.rows.append((item.name, item.partner, item.due_date, item.days_overdue, item.residual, item.currency,
+                           item.reminder_level, item.due_level))
+    return table
+
+
+def vat_table(session: Session, options: Options) -> Table:
+    from plugins.accounting.vat import vat_report
+
+    report = vat_report(session, options.date_from, options.date_to)
+    table = Table(t(N_("VAT report")), ("side", "tax", "name", "rate", "base", "amount"))
+    for row in report.rows:
+        table.rows.append((row.side, row.tax, row.name, row.rate, row.base, row.amount))
+    table.rows.append(("balance", "", t(N_("VAT due for the period")), None, None, report.balance))
+    return table
+
+
+BUILDERS.update({
+    "aged-receivables": _aged_table("receivable"),
+    "aged-payables": _aged_table("payable"),
+    "overdue": overdue_table,
+    "vat": vat_table,
+})
 
 
 # --- rendering -----------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ def test_export_writes_typed_cells_frozen_headers_and_widths(database, books, tm
     with database.transaction(books.id) as session:
         path = export_workbook(session, tmp_path / "all.xlsx", schemas(session))
     workbook = openpyxl.load_workbook(path)
-    assert workbook.sheetnames == ["Accounts", "Journal entries"]  # opening balances are import-only
+    assert workbook.sheetnames == ["Accounts", "Products", "Partners", "Journal entries"]  # opening balances: import-only
     entries = workbook["Journal entries"]
     assert [c.value for c in entries[1]] == ["Reference", "Date", "Journal", "Account", "Label", "Debit", "Credit",
                                              "Currency", "Amount in currency"]
