@@ -19,7 +19,16 @@ from core import audit
 from core.errors import ComptoirError, FieldError, ValidationError
 from core.excel.parsing import NotParsed, match_headers, normalize_header, parse_cell, parse_row, text_of
 from core.excel.readers import Limits, Source, WorkbookRefused, open_source
-from core.excel.schema import ImportContext, ImportCounts, Record, Row, Schema, get_schema, schemas
+from core.excel.schema import (
+    ImportContext,
+    ImportCounts,
+    Record,
+    Row,
+    Schema,
+    dependency_order,
+    get_schema,
+    schemas,
+)
 from core.i18n import N_, SUPPORTED_LOCALES, normalize_locale, translate
 
 
@@ -186,6 +195,8 @@ def import_file(session: Session, path: str | os.PathLike[str], *, schema: str |
                 reports.append(SheetReport(sheet.title, sheet.schema.name, len(sheet.rows), counts, sheet.ignored))
                 continue
             break
+        if not any(sheet.problems for sheet in parsed):
+            _finish(session, parsed, contexts)
     except BaseException:
         savepoint.rollback()
         raise
@@ -201,6 +212,23 @@ def import_file(session: Session, path: str | os.PathLike[str], *, schema: str |
                          created=report.counts.created, updated=report.counts.updated,
                          unchanged=report.counts.unchanged)
     return ImportReport(path, dry_run, tuple(reports))
+
+
+def _finish(session: Session, parsed: list[ParsedSheet], contexts: Mapping[str, ImportContext]) -> None:
+    """What the sheets leave for last (locks, closed years), once every sheet is written."""
+    for sheet in parsed:
+        if sheet.schema.finish is None:
+            continue
+        try:
+            sheet.schema.finish(session, sheet.records, contexts[sheet.title])
+            session.flush()
+        except ValidationError as error:
+            for problem in error.errors:
+                sheet.problem(problem)
+        except ComptoirError as error:
+            sheet.problem(FieldError(None, error.msgid, error.params))
+        if sheet.problems:
+            return
 
 
 def _optioned(schema: Schema, options: Mapping[str, Any]) -> frozenset[str]:
@@ -255,7 +283,8 @@ def _plan(session: Session, source: Source, wanted: str | None) -> list[tuple[st
                                      "name it with --schema (one of: %(known)s)."),
                                   known=", ".join(s.name for s in available))
         plan.append((titles[0], detected))
-    return sorted(plan, key=lambda item: item[1].order)
+    titles_of = {chosen.name: title for title, chosen in plan}
+    return [(titles_of[s.name], s) for s in dependency_order(chosen for _title, chosen in plan)]
 
 
 def _detect_by_headers(source: Source, title: str, available: list[Schema]) -> Schema | None:

@@ -27,7 +27,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import Session
 
 from core.errors import ValidationError
-from core.excel.schema import Column, ColumnType, Schema
+from core.excel.schema import Column, ColumnType, Schema, dependency_order
 from core.i18n import N_, is_rtl, normalize_locale, translate
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -147,7 +147,7 @@ def export_workbook(session: Session, path: str | os.PathLike[str], schemas: Seq
         raise ValidationError(N_("There is nothing to export: %(schemas)s can only be imported."),
                               schemas=", ".join(s.name for s in schemas) or "-")
     workbook = Workbook(write_only=True)
-    for schema in sorted(exportable, key=lambda s: s.order):
+    for schema in dependency_order(exportable):
         assert schema.export is not None
         write_sheet(workbook, translate(schema.sheet, locale), schema.columns, schema.export(session), locale)
     path.parent.mkdir(parents=True, exist_ok=True)

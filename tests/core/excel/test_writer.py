@@ -36,10 +36,13 @@ def test_export_writes_typed_cells_frozen_headers_and_widths(database, books, tm
     with database.transaction(books.id) as session:
         path = export_workbook(session, tmp_path / "all.xlsx", schemas(session))
     workbook = openpyxl.load_workbook(path)
-    assert workbook.sheetnames == ["Accounts", "Journal entries"]  # opening balances are import-only
+    # opening balances are import-only
+    assert workbook.sheetnames == ["Accounts", "Fiscal years", "Journals", "Exchange rates", "Journal entries"]
     entries = workbook["Journal entries"]
     assert [c.value for c in entries[1]] == ["Reference", "Date", "Journal", "Account", "Label", "Debit", "Credit",
-                                             "Currency", "Amount in currency"]
+                                             "Currency", "Amount in currency", "Number", "Entry label",
+                                             "Document reference", "External id", "Reversal of"]
+    assert entries["J2"].value == 1 and entries["K2"].value == "Invoice" and entries["E2"].value is None
     assert entries.freeze_panes == "A2" and entries[1][0].font.b
     date, amount = entries["B2"], entries["F2"]
     assert date.value == dt.datetime(2026, 2, 3) and date.is_date and date.number_format == "yyyy-mm-dd"
@@ -49,6 +52,7 @@ def test_export_writes_typed_cells_frozen_headers_and_widths(database, books, tm
     accounts = workbook["Accounts"]
     assert accounts["A2"].data_type == "s" and accounts["A2"].value == "1"  # codes stay text
     assert {c.value for c in accounts["G"][1:]} >= {True, False}  # booleans are booleans
+    assert {c.value for c in accounts["K"][1:]} == {False} and accounts["J1"].value == "Default for"
 
 
 def test_text_that_looks_like_a_formula_comes_back_as_the_same_text(database, books, tmp_path):
@@ -59,7 +63,7 @@ def test_text_that_looks_like_a_formula_comes_back_as_the_same_text(database, bo
     with zipfile.ZipFile(path) as archive:
         sheet = archive.read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in sheet and "<f " not in sheet  # no formula cell anywhere
-    labels = {c.value: c for c in openpyxl.load_workbook(path).active["E"][1:]}
+    labels = {c.value: c for c in openpyxl.load_workbook(path).active["E"][1:] if c.value is not None}
     assert all(cell.data_type == "s" for cell in labels.values())
     assert labels["=1+2"].quotePrefix and labels["@SUM(A1:A2)"].quotePrefix and not labels["plain"].quotePrefix
     read = [row[4] for _number, row in read_table(path).rows][2:]  # after the invoice's two lines

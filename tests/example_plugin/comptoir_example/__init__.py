@@ -132,6 +132,7 @@ NOTES = Schema(
     columns=(Column("account", N_("Account"), ColumnType.CODE, required=True, aliases={"fr": ("Compte",)}),
              Column("text", N_("Note"), ColumnType.TEXT, required=True, aliases={"fr": ("Texte",)})),
     key=("account", "text"), validate=_validate_notes, write=_write_notes, export=_export_notes,
+    after=("accounts",),
 )
 
 
