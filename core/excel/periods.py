@@ -2,7 +2,9 @@
 
 A migrated year keeps its own periods (a Jalali or short year too). Years are created before
 the entries that fall in them; their locks and closed state are applied last (``finish``),
-once the workbook's entries are posted into them.
+once the workbook's entries are posted into them. In a year that exists already, the file
+only adds locks; unlocking and closing it take ``--update`` (reopening takes the ledger's
+reopen command, which reverses the closing).
 """
 from __future__ import annotations
 
@@ -107,7 +109,7 @@ def write_fiscal_years(session: Session, records: Sequence[Record], context: Imp
         name = str(record.key[0])
         if name in stored:
             year, periods = stored[name]
-            if context.update and _state_differs(year, periods, record):
+            if _state_differs(year, periods, record, context.update):
                 context.notes.setdefault("apply", set()).add(name)
                 updated += 1
             continue
@@ -119,18 +121,22 @@ def write_fiscal_years(session: Session, records: Sequence[Record], context: Imp
             raise ValidationError([FieldError(e.field if e.field != "periods" else "start", e.msgid, e.params,
                                               record.first.number) for e in error.errors]) from None
         context.notes.setdefault("apply", set()).add(name)
+        context.notes.setdefault("created", set()).add(name)
         created += 1
     return ImportCounts(created=created, updated=updated, unchanged=len(records) - created - updated)
 
 
-def _state_differs(year: FiscalYear, periods: Sequence[Period], record: Record) -> bool:
+def _state_differs(year: FiscalYear, periods: Sequence[Period], record: Record, update: bool) -> bool:
+    """Whether the file changes the year: a lock it adds; with ``update``, an unlock or a closing too."""
     locked = {row["period"]: bool(row["locked"]) for row in record.rows}
+    if not update:
+        return any(locked[p.number] and not p.locked for p in periods)
     return year.is_closed != bool(record.first["closed"]) or any(locked[p.number] != p.locked for p in periods)
 
 
 def finish_fiscal_years(session: Session, records: Sequence[Record], context: ImportContext) -> None:
     """Locks and closed years, once the workbook's entries are in (a closed year takes none)."""
-    names = context.notes.get("apply", set())
+    names, created = context.notes.get("apply", set()), context.notes.get("created", set())
     stored = _stored(session)
     for record in records:
         name = str(record.key[0])
@@ -138,11 +144,12 @@ def finish_fiscal_years(session: Session, records: Sequence[Record], context: Im
             continue
         year, periods = stored[name]
         locked = {row["period"]: bool(row["locked"]) for row in record.rows}
+        whole = context.update or name in created  # else only the locks the file adds
         for period in periods:
-            if period.locked != locked[period.number]:
+            if period.locked != locked[period.number] and (whole or locked[period.number]):
                 period.locked = locked[period.number]
                 audit.record(session, "period.locked" if period.locked else "period.unlocked", target=period.name)
-        if record.first["closed"] and not year.is_closed:
+        if record.first["closed"] and not year.is_closed and whole:
             year.state = FiscalYearState.CLOSED
             year.closed_at = dt.datetime.now(dt.UTC)
             # As a closing does: reopening the copied year then finds the closing to reverse.

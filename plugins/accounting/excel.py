@@ -8,6 +8,7 @@ under a new reference), with or without ``--update``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
@@ -249,11 +250,32 @@ def _keeps_numbers(context: ImportContext) -> bool:
     return bool({"number", "external_id"} & context.columns)
 
 
-def _idempotency_key(record: Record, planned: tuple[int, str] | None, context: ImportContext) -> str | None:
+# A closing's keys name its fiscal year by id (see closing.py); a file names it by its name, so
+# that reopening the year in other books finds the entries to reverse.
+_YEAR_KEY = re.compile(r"^(closing|opening):(\d+):(\d+)$")
+_PORTABLE_YEAR_KEY = re.compile(r"^(closing|opening):year=(.+):(\d+)$")
+
+
+def _portable_key(key: str, year_names: dict[int, str]) -> str:
+    match = _YEAR_KEY.match(key)
+    if match is None or int(match[2]) not in year_names:
+        return key
+    return f"{match[1]}:year={year_names[int(match[2])]}:{match[3]}"
+
+
+def _local_key(key: str, year_ids: dict[str, int]) -> str:
+    match = _PORTABLE_YEAR_KEY.match(key)
+    if match is None or match[2] not in year_ids:
+        return key
+    return f"{match[1]}:{year_ids[match[2]]}:{match[3]}"
+
+
+def _idempotency_key(record: Record, planned: tuple[int, str] | None, context: ImportContext,
+                     year_ids: dict[str, int]) -> str | None:
     """The file's external id; none for an entry the file names by the very name it gets
     (a whole-book export: found again by name); else one made from the reference."""
     if record["external_id"]:
-        return str(record["external_id"])
+        return _local_key(str(record["external_id"]), year_ids)
     if "external_id" in context.columns and planned is not None and planned[1] == _reference(record):
         return None
     return IMPORT_KEY.format(reference=_reference(record))
@@ -381,6 +403,7 @@ def write_entries(session: Session, records: Sequence[Record], context: ImportCo
     posted = _already_posted(session, records)
     new = [r for r in records if _reference(r) not in posted]
     numbers = _Numbers(session, context) if _keeps_numbers(context) else None
+    year_ids = {name: year_id for year_id, name in session.execute(select(FiscalYear.id, FiscalYear.name))}
     targets = {r["reversal_of"] for r in new if r["reversal_of"]}
     ids = _already_posted_references(session, targets - {_reference(r) for r in new})
     batch: list[Record] = []
@@ -402,7 +425,8 @@ def write_entries(session: Session, records: Sequence[Record], context: ImportCo
         planned = numbers.take(record["journal"], record["date"]) if numbers is not None else None
         reversal_of_id = ids.get(target) if target else None
         batch.append(record)
-        inputs.append(_entry_input(record, context, _idempotency_key(record, planned, context), reversal_of_id))
+        inputs.append(_entry_input(record, context, _idempotency_key(record, planned, context, year_ids),
+                                   reversal_of_id))
         pending.add(_reference(record))
     flush()
     return ImportCounts(created=len(new), unchanged=len(records) - len(new))
@@ -417,6 +441,7 @@ def export_entries(session: Session) -> Iterator[dict[str, Any]]:
     scale = -digits(currency)
     codes = {a.id: a.code for a in session.scalars(select(Account))}
     journals = {j.id: j.code for j in session.scalars(select(Journal))}
+    year_names = {year_id: name for year_id, name in session.execute(select(FiscalYear.id, FiscalYear.name))}
     reversed_ids = set(session.scalars(select(JournalEntry.reversal_of_id).where(JournalEntry.reversal_of_id.is_not(None))))
     references: dict[int, str] = {}
     query = (select(JournalEntry.id, JournalEntry.idempotency_key, JournalEntry.name, JournalEntry.date,
@@ -437,7 +462,8 @@ def export_entries(session: Session) -> Iterator[dict[str, Any]]:
                 references[entry_id] = reference
             entry_fields = {"reference": reference, "date": day, "journal": journals[journal_id], "number": number,
                             "entry_label": entry_label or None, "document": document or None,
-                            "external_id": key if key and key != IMPORT_KEY.format(reference=reference) else None,
+                            "external_id": _portable_key(key, year_names)
+                            if key and key != IMPORT_KEY.format(reference=reference) else None,
                             "reversal_of": references.get(reversal_of_id) if reversal_of_id else None}
             last_id = entry_id
         amount = Decimal(minor).scaleb(scale)

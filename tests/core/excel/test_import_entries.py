@@ -12,8 +12,7 @@ from sqlalchemy import select
 
 from core.chart import create_account, get_account
 from core.excel import ImportFailed, export_workbook, get_schema, import_file, schemas
-from core.periods import create_next_fiscal_year, set_period_lock
-from core.tenancy import current_organization
+from core.periods import set_period_lock
 from plugins.accounting.closing import close_fiscal_year
 from plugins.accounting.models import JournalLine
 from plugins.accounting.reports import trial_balance, verify_ledger

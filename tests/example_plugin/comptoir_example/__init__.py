@@ -105,6 +105,7 @@ def comptoir_register_rate_providers() -> list[RateProvider]:
 
 def _validate_notes(session: Session, records: Sequence[Record], context: ImportContext) -> list[FieldError]:
     codes = set(session.scalars(select(Account.code)))
+    codes.update(str(r.key[0]) for r in context.incoming.get("accounts", ()))  # the workbook's accounts sheet
     return [FieldError("account", N_("There is no account %(code)s."), {"code": r["account"]}, r.first.number)
             for r in records if r["account"] not in codes]
 
