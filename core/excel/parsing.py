@@ -376,9 +376,13 @@ def parse_row(cells: Sequence[Any], positions: Mapping[str, int], columns: Itera
     """Every column of a row parsed; the problems as :class:`FieldError` (one per bad cell)."""
     values: dict[str, Any] = {}
     errors: list[FieldError] = []
+    width = len(cells)
     for column in columns:
         index = positions.get(column.key)
-        raw = cells[index] if index is not None and index < len(cells) else None
+        raw = cells[index] if index is not None and index < width else None
+        if raw is None and not column.required and not defaults:  # most cells of optional columns
+            values[column.key] = None
+            continue
         try:
             value = parse_cell(raw, column, locale)
         except NotParsed as problem:
