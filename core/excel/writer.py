@@ -198,6 +198,25 @@ def export_workbook(session: Session, path: str | os.PathLike[str], schemas: Seq
     return save_package(path, sheets, styles)
 
 
+def _typed_validation(column: Column, locale: str) -> DataValidation | None:
+    """What a spreadsheet can check as the user types: a date, a number, a whole number, yes or no."""
+    blank = not column.required
+    if column.type is ColumnType.DATE:
+        validation = DataValidation(type="date", operator="greaterThan", formula1="1", allow_blank=blank)
+        validation.error = translate(N_("Type a date."), locale)
+    elif column.type is ColumnType.DECIMAL:
+        validation = DataValidation(type="decimal", operator="between", formula1="-1E+15", formula2="1E+15",
+                                    allow_blank=blank)
+        validation.error = translate(N_("Type a number."), locale)
+    elif column.type is ColumnType.INTEGER:
+        validation = DataValidation(type="whole", operator="between", formula1="-1000000000", formula2="1000000000",
+                                    allow_blank=blank)
+        validation.error = translate(N_("Type a whole number."), locale)
+    else:  # text, codes; yes-or-no cells read many spellings (oui, 1, ✓…), so no list
+        return None
+    return validation
+
+
 def template_workbook(schema: Schema, locale: str | None = None, path: str | os.PathLike[str] | None = None) -> Path:
     """An empty workbook to fill for ``schema``: translated headers (required ones bold, with a
     comment), one example row, and a drop-down list on every choice column."""
@@ -242,6 +261,9 @@ def template_workbook(schema: Schema, locale: str | None = None, path: str | os.
                 formula = f"Lists!${column_letter}$1:${column_letter}${len(values)}"
             validation = DataValidation(type="list", formula1=formula, allow_blank=not column.required)
             validation.error = translate(N_("Choose a value from the list."), locale)
+        else:
+            validation = _typed_validation(column, locale)
+        if validation is not None:
             validation.showErrorMessage = True
             sheet.add_data_validation(validation)
             validation.add(f"{letter}2:{letter}{TEMPLATE_ROWS}")

@@ -8,12 +8,14 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+from openpyxl.utils import get_column_letter
 
 from sqlalchemy import select
 
 from core.chart import create_account
 from core.errors import ValidationError
-from core.excel import export_workbook, get_schema, import_file, read_table, schemas, template_workbook
+from core.excel import ColumnType, export_workbook, get_schema, import_file, read_table, registered_schemas, schemas
+from core.excel import template_workbook
 from core.i18n import translate
 from plugins.accounting.models import JournalLine
 from plugins.accounting.services import EntryInput, credit, debit, post_entries
@@ -114,3 +116,21 @@ def test_amounts_keep_the_currency_digits(database, tmp_path):
     cell = openpyxl.load_workbook(path).active["F2"]
     assert (cell.value, cell.number_format) == (1500, "#,##0")
     assert read_table(path).rows[0][1][5] == 1500 and isinstance(Decimal(1500), Decimal)
+
+
+@pytest.mark.parametrize("name", sorted(registered_schemas()))
+def test_every_schema_has_a_template_with_an_example_row_and_data_validation(name, tmp_path):
+    """The kernel's, accounting's and the example plugin's schemas, the new ones too."""
+    schema = registered_schemas()[name]
+    sheet = openpyxl.load_workbook(template_workbook(schema, "fr", tmp_path / f"{name}.xlsx")).active
+    headers = [c.value for c in sheet[1]]
+    assert headers == [translate(c.label, "fr") for c in schema.columns]
+    example = {column.key: sheet.cell(row=2, column=index).value
+               for index, column in enumerate(schema.columns, start=1)}
+    missing = [c.key for c in schema.columns if c.required and example[c.key] is None and not c.option]
+    assert missing == [] and any(value is not None for value in example.values())
+    checked = {str(rule.sqref) for rule in sheet.data_validations.dataValidation}
+    typed = {f"{get_column_letter(index)}2:{get_column_letter(index)}5000"
+             for index, column in enumerate(schema.columns, start=1)
+             if column.type not in (ColumnType.TEXT, ColumnType.CODE, ColumnType.BOOLEAN)}
+    assert checked == typed  # dates, numbers, whole numbers and choices; the notes have only text

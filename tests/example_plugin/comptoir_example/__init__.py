@@ -130,8 +130,10 @@ def _export_notes(session: Session) -> list[dict[str, object]]:
 
 NOTES = Schema(
     name="example_notes", sheet=N_("Notes"), label=N_("Notes on accounts"),
-    columns=(Column("account", N_("Account"), ColumnType.CODE, required=True, aliases={"fr": ("Compte",)}),
-             Column("text", N_("Note"), ColumnType.TEXT, required=True, aliases={"fr": ("Texte",)})),
+    columns=(Column("account", N_("Account"), ColumnType.CODE, required=True, example="100",
+                    aliases={"fr": ("Compte",)}),
+             Column("text", N_("Note"), ColumnType.TEXT, required=True, example="Checked every month",
+                    aliases={"fr": ("Texte",)})),
     key=("account", "text"), validate=_validate_notes, write=_write_notes, export=_export_notes,
     after=("accounts",),
 )
