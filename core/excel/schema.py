@@ -63,8 +63,8 @@ class Column:
 class Row:
     """One row of the user's sheet: its number there (1 = first row) and its parsed values.
 
-    ``values`` holds every column of the schema: ``None`` for an empty cell or a column the
-    file does not have (``ImportContext.columns`` says which it has).
+    ``values`` holds the row's non-empty cells by column key; ``row[key]`` is ``None`` for an
+    empty cell or a column the file does not have (``ImportContext.columns`` says which it has).
     """
 
     number: int

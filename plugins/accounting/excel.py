@@ -285,6 +285,7 @@ def validate_entries(session: Session, records: Sequence[Record], context: Impor
     books = _Books(session, context)
     errors: list[FieldError] = []
     posted = _already_posted(session, records)
+    context.notes["posted"] = set(posted)  # the write phase, in the same transaction, skips them
     signatures = _signature(session, list(posted.values()))
     numbers = _Numbers(session, context) if _keeps_numbers(context) else None
     earlier: set[str] = set()
@@ -400,7 +401,7 @@ def _already_posted_references(session: Session, references: Iterable[str]) -> d
 def write_entries(session: Session, records: Sequence[Record], context: ImportContext) -> ImportCounts:
     """Post the new entries in file order, in batches as large as reversals allow (a reversal
     needs the id of the entry it reverses)."""
-    posted = _already_posted(session, records)
+    posted = context.notes["posted"] if "posted" in context.notes else _already_posted(session, records)
     new = [r for r in records if _reference(r) not in posted]
     numbers = _Numbers(session, context) if _keeps_numbers(context) else None
     year_ids = {name: year_id for year_id, name in session.execute(select(FiscalYear.id, FiscalYear.name))}
