@@ -31,6 +31,7 @@ from plugins.accounting.services import EntryInput, LineInput, post_entries_from
 IMPORT_KEY = "import:{reference}"
 OPENING_KEY = "import:opening:{date}"
 _CHUNK = 500
+_POST_BATCH = 5000
 _DEFAULT_PATTERN = "{code}/{year}/{number:05d}"  # Journal.pattern's default
 _ENTRY_FIELDS = ("number", "entry_label", "document", "external_id", "reversal_of")  # the same on every line
 # Fields of the ledger service's errors → the column that shows them.
@@ -399,8 +400,10 @@ def _already_posted_references(session: Session, references: Iterable[str]) -> d
 
 
 def write_entries(session: Session, records: Sequence[Record], context: ImportContext) -> ImportCounts:
-    """Post the new entries in file order, in batches as large as reversals allow (a reversal
-    needs the id of the entry it reverses)."""
+    """Post the new entries in file order, in batches of ``_POST_BATCH`` entries at most (the
+    ledger builds a batch's rows in memory) and cut before a reversal of an entry of the same
+    batch (a reversal needs the id of the entry it reverses). All in the import's transaction:
+    a problem in any batch and nothing is written."""
     posted = context.notes["posted"] if "posted" in context.notes else _already_posted(session, records)
     new = [r for r in records if _reference(r) not in posted]
     numbers = _Numbers(session, context) if _keeps_numbers(context) else None
@@ -420,7 +423,7 @@ def write_entries(session: Session, records: Sequence[Record], context: ImportCo
     pending: set[str] = set()
     for record in new:
         target = record["reversal_of"]
-        if target and target in pending:
+        if (target and target in pending) or len(batch) == _POST_BATCH:
             flush()
             pending.clear()
         planned = numbers.take(record["journal"], record["date"]) if numbers is not None else None

@@ -200,3 +200,21 @@ def test_numbers_that_the_books_cannot_give_are_refused_with_the_way_out(databas
         assert report.counts.created == 2
         names = session.scalars(select(JournalEntry.name).order_by(JournalEntry.chain_index)).all()
     assert names == [f"MISC/{THIS_YEAR}/{n:05d}" for n in (1, 2, 3)]
+
+
+def test_entries_are_posted_in_batches_in_file_order_and_reversals_find_their_entry(database, tmp_path, monkeypatch):
+    """Batches keep the ledger's memory bounded; numbers, chain and reversals come out as one batch would."""
+    from plugins.accounting.reports import verify_ledger
+
+    monkeypatch.setattr("plugins.accounting.excel._POST_BATCH", 2)
+    org = make_org(database, "Batches", chart="example_tiny", first_fiscal_year=THIS_YEAR)
+    rows = [["Reference", "Date", "Journal", "Account", "Debit", "Credit", "Reversal of"]]
+    for number in range(1, 6):
+        rows += [[f"E{number}", D(THIS_YEAR, 3, number), "MISC", "100", number, None, None],
+                 [f"E{number}", D(THIS_YEAR, 3, number), "MISC", "600", None, number, None]]
+    rows += [["R5", D(THIS_YEAR, 3, 9), "MISC", "600", 5, None, "E5"], ["R5", D(THIS_YEAR, 3, 9), "MISC", "100", None, 5, "E5"]]
+    with database.transaction(org.id) as session:
+        assert import_file(session, xlsx(tmp_path / "batches.xlsx", rows)).counts.created == 6
+        entries = session.scalars(select(JournalEntry).order_by(JournalEntry.chain_index)).all()
+        assert [(e.reference, e.number) for e in entries] == [(f"E{n}", n) for n in range(1, 6)] + [("R5", 6)]
+        assert entries[-1].reversal_of_id == entries[4].id and verify_ledger(session) == []
