@@ -97,6 +97,7 @@ class ImportReport:
     path: Path
     dry_run: bool
     sheets: tuple[SheetReport, ...]
+    ignored_sheets: tuple[str, ...] = ()  # titles no schema of the organization matched
 
     @property
     def counts(self) -> ImportCounts:
@@ -165,6 +166,7 @@ def import_file(session: Session, path: str | os.PathLike[str], *, schema: str |
     options = dict(options or {})
     with open_source(path, limits) as source:
         plan = _plan(session, source, schema)
+        titles = source.sheet_names
         parsed = [_parse_sheet(source, title, chosen, locale, options, progress) for title, chosen in plan]
     incoming = {sheet.schema.name: sheet.records for sheet in parsed}
     contexts = {}
@@ -211,7 +213,8 @@ def import_file(session: Session, path: str | os.PathLike[str], *, schema: str |
             audit.record(session, "excel.imported", target=report.schema, actor=actor, file=path.name,
                          created=report.counts.created, updated=report.counts.updated,
                          unchanged=report.counts.unchanged)
-    return ImportReport(path, dry_run, tuple(reports))
+    ignored = () if schema is not None else tuple(t for t in titles if t not in {title for title, _s in plan})
+    return ImportReport(path, dry_run, tuple(reports), ignored)
 
 
 def _finish(session: Session, parsed: list[ParsedSheet], contexts: Mapping[str, ImportContext]) -> None:

@@ -126,6 +126,10 @@ def test_a_whole_organization_exports_and_imports_into_an_empty_one_to_the_same_
         "Accounts", "Fiscal years", "Journals", "Exchange rates", "Notes", "Journal entries"]
 
     assert comptoir("org", "create", "Empty", "--currency", "EUR", "--code", "empty")[0] == 0
+    code, out, err = comptoir("import", str(books), "--org", "empty", "--dry-run")
+    assert code == 0, err  # a sheet no enabled plugin reads is said, not silently dropped
+    assert out.splitlines()[-2:] == ["Sheets ignored (no list of this organization matches them): Notes.",
+                                     "Dry run: nothing was written."]
     assert comptoir("plugin", "enable", "--org", "empty", "example")[0] == 0
     code, out, err = comptoir("import", str(books), "--org", "empty")
     assert code == 0, err
