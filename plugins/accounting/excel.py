@@ -399,6 +399,22 @@ def _already_posted_references(session: Session, references: Iterable[str]) -> d
     return found
 
 
+def _check_numbers(session: Session, records: Sequence[Record], ids: dict[str, int]) -> None:
+    """The numbers the ledger gave are those the file asks for (as checked, unless another
+    posting came in between: then nothing is imported, and importing again says why)."""
+    wanted = {ids[_reference(r)]: r for r in records if r["number"] is not None}
+    keys = list(wanted)
+    for start in range(0, len(keys), _CHUNK):
+        for entry_id, number in session.execute(select(JournalEntry.id, JournalEntry.number)
+                                                .where(JournalEntry.id.in_(keys[start:start + _CHUNK]))):
+            record = wanted[entry_id]
+            if number != record["number"]:
+                raise ValidationError(FieldError("number", N_("Entry %(reference)s is number %(number)s in the file; journal %(journal)s numbers it %(expected)s here (numbers follow each other without a gap). Empty the Number column to let the books number the entries."),
+                                                 {"reference": _reference(record), "number": record["number"],
+                                                  "journal": record["journal"], "expected": number},
+                                                 record.first.number))
+
+
 def write_entries(session: Session, records: Sequence[Record], context: ImportContext) -> ImportCounts:
     """Post the new entries in file order, in batches of ``_POST_BATCH`` entries at most (the
     ledger builds a batch's rows in memory) and cut before a reversal of an entry of the same
@@ -417,6 +433,7 @@ def write_entries(session: Session, records: Sequence[Record], context: ImportCo
         if batch:
             for record, entry_id in zip(batch, _post(session, batch, inputs), strict=True):
                 ids[_reference(record)] = entry_id
+            _check_numbers(session, batch, ids)
             batch.clear()
             inputs.clear()
 

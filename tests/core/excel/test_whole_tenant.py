@@ -222,3 +222,23 @@ def test_entries_are_posted_in_batches_in_file_order_and_reversals_find_their_en
         entries = session.scalars(select(JournalEntry).order_by(JournalEntry.chain_index)).all()
         assert [(e.reference, e.number) for e in entries] == [(f"E{n}", n) for n in range(1, 6)] + [("R5", 6)]
         assert entries[-1].reversal_of_id == entries[4].id and verify_ledger(session) == []
+
+
+def test_numbers_are_checked_again_once_posted(database, tmp_path, monkeypatch):
+    """Should another posting slip in between the check and the posting, the ledger's numbers
+    are compared with the file's after posting, and nothing is imported."""
+    import plugins.accounting.excel as accounting_excel
+
+    org = make_org(database, "Race", chart="example_tiny", first_fiscal_year=THIS_YEAR)
+    rows = [["Reference", "Date", "Journal", "Account", "Debit", "Credit", "Number"],
+            ["A", D(THIS_YEAR, 3, 1), "MISC", "100", 5, None, 1], ["A", D(THIS_YEAR, 3, 1), "MISC", "600", None, 5, 1]]
+    monkeypatch.setattr(accounting_excel._Numbers, "take", lambda self, journal, day: (1, "A"))  # the check saw none
+    with database.transaction(org.id) as session:
+        post_entry(session, EntryInput("MISC", D(THIS_YEAR, 1, 2), [debit("100", "1"), credit("600", "1")]))
+        try:
+            import_file(session, xlsx(tmp_path / "race.xlsx", rows))
+            problems = []
+        except Exception as failure:  # noqa: BLE001 - the problems are what is checked
+            problems = [(p.row, p.column) for p in failure.problems]  # type: ignore[attr-defined]
+        assert problems == [(2, "Number")]
+        assert len(session.scalars(select(JournalEntry)).all()) == 1
