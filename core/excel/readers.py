@@ -213,23 +213,35 @@ class Source:
     def _plain_xlsx(self) -> bool:
         """Whether calamine may read this .xlsx (see the module's docstring): no DTD, UTF-8,
         no cell beyond the limits. The archive's sizes are checked already."""
-        last_row = 2 * self.limits.max_rows + 1
         try:
             with zipfile.ZipFile(self.path) as archive:
                 for entry in archive.infolist():
-                    if not entry.filename.endswith((".xml", ".rels")):
-                        continue
-                    data = archive.read(entry)
-                    if b"<!DOCTYPE" in data or b"<!doctype" in data or data.startswith((b"\xff\xfe", b"\xfe\xff")):
-                        return False
-                    if not entry.filename.startswith("xl/worksheets/"):
-                        continue
-                    if any(int(number) > last_row for number in _FAR_ROW.findall(data)):
-                        return False
-                    if any(_column_number(letters) > self.limits.max_columns for letters in set(_WIDE_COLUMN.findall(data))):
+                    if entry.filename.endswith((".xml", ".rels")) and not self._plain_part(archive, entry):
                         return False
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, zlib.error):
             return False  # openpyxl says what is wrong
+        return True
+
+    def _plain_part(self, archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> bool:
+        """One XML part, read by megabytes (a chunk overlaps the previous one's end, so that
+        nothing is missed at a boundary)."""
+        sheet = entry.filename.startswith("xl/worksheets/")
+        last_row = 2 * self.limits.max_rows + 1
+        tail = b""
+        with archive.open(entry) as handle:
+            first = True
+            while chunk := handle.read(MB):
+                if first and chunk.startswith((b"\xff\xfe", b"\xfe\xff")):
+                    return False  # UTF-16: left to defusedxml
+                first = False
+                data = tail + chunk
+                if b"<!DOCTYPE" in data or b"<!doctype" in data:
+                    return False
+                if sheet and (any(int(number) > last_row for number in _FAR_ROW.findall(data))
+                              or any(_column_number(letters) > self.limits.max_columns
+                                     for letters in set(_WIDE_COLUMN.findall(data)))):
+                    return False
+                tail = data[-64:]
         return True
 
     @property
