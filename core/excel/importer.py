@@ -332,9 +332,11 @@ def _parse_sheet(source: Source, title: str, schema: Schema, locale: str, option
     if progress is not None:
         progress.start(title, source.row_count_hint(title))
     bad_rows: set[int] = set()
+    # Only the columns a row can fill: those of the file, and those required or given by an option.
+    columns = [c for c in schema.columns if c.key in match.positions or c.required or c.key in defaults]
     try:
         for count, (number, cells) in enumerate(rows, start=1):
-            values, errors = parse_row(cells, match.positions, schema.columns, locale, number, defaults)
+            values, errors = parse_row(cells, match.positions, columns, locale, number, defaults)
             row = Row(number, values)
             sheet.rows.append(row)
             sheet.by_number[number] = row

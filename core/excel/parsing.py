@@ -354,10 +354,17 @@ def is_empty(value: Any) -> bool:
 
 def parse_cell(value: Any, column: Column, locale: str) -> Any:
     """The typed value of one cell (``None`` when empty) or :class:`NotParsed`."""
-    if is_empty(value):
+    if value is None:
         return None
-    if column.type is ColumnType.TEXT:
-        return text_of(value).strip() if not isinstance(value, str) else value.strip("\u0020\u00a0")
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        if column.type is ColumnType.TEXT:
+            return value.strip("\u0020\u00a0")
+    elif column.type is ColumnType.TEXT:
+        return text_of(value).strip()
+    if column.type is ColumnType.DATE and type(value) is dt.date:  # the usual date cell
+        return value
     if column.type is ColumnType.CODE:
         return text_of(value).strip().translate(_DIGITS)
     if column.type is ColumnType.DECIMAL:
