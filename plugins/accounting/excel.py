@@ -311,7 +311,8 @@ def validate_entries(session: Session, records: Sequence[Record], context: Impor
             errors.append(FieldError("reversal_of", N_("There is no entry %(reference)s before this one to reverse."),
                                      {"reference": target}, first.number))
         for row in record.rows[1:]:
-            for field in ("date", "journal", *(f for f in _ENTRY_FIELDS if f in context.columns)):
+            # Date and journal on every line; the entry's other fields may be left empty after the first.
+            for field in ("date", "journal", *(f for f in _ENTRY_FIELDS if f in context.columns and row[f] is not None)):
                 if row[field] != first[field]:
                     errors.append(FieldError(field, N_("The lines of entry %(reference)s differ in %(field)s (row %(first)s has %(value)s)."),
                                              {"reference": reference, "field": field, "first": first.number,

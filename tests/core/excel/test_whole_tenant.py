@@ -242,3 +242,24 @@ def test_numbers_are_checked_again_once_posted(database, tmp_path, monkeypatch):
             problems = [(p.row, p.column) for p in failure.problems]  # type: ignore[attr-defined]
         assert problems == [(2, "Number")]
         assert len(session.scalars(select(JournalEntry)).all()) == 1
+
+
+def test_an_entrys_own_fields_may_be_written_on_its_first_line_only(database, tmp_path):
+    org = make_org(database, "Firsts", chart="example_tiny", first_fiscal_year=THIS_YEAR)
+    rows = [["Reference", "Date", "Journal", "Account", "Label", "Debit", "Credit", "Entry label", "Document reference"],
+            ["A", D(THIS_YEAR, 3, 1), "MISC", "100", "bank side", 5, None, "Capital", "DOC-1"],
+            ["A", D(THIS_YEAR, 3, 1), "MISC", "600", None, None, 5, None, None],
+            ["B", D(THIS_YEAR, 3, 2), "MISC", "100", None, 1, None, "One", None],
+            ["B", D(THIS_YEAR, 3, 2), "MISC", "600", None, None, 1, "Other", None]]
+    with database.transaction(org.id) as session:
+        try:
+            import_file(session, xlsx(tmp_path / "firsts.xlsx", rows))
+            problems = []
+        except Exception as failure:  # noqa: BLE001 - the problems are what is checked
+            problems = [(p.row, p.column) for p in failure.problems]  # type: ignore[attr-defined]
+        assert problems == [(5, "Entry label")]  # a different value is refused, an empty one is not
+        assert import_file(session, xlsx(tmp_path / "first.xlsx", rows[:3])).counts.created == 1
+        entry = session.scalars(select(JournalEntry)).one()
+        assert (entry.label, entry.reference) == ("Capital", "DOC-1")
+        assert [line.label for line in session.scalars(select(JournalLine).order_by(JournalLine.line_no))] == [
+            "bank side", ""]
