@@ -263,3 +263,33 @@ def test_an_entrys_own_fields_may_be_written_on_its_first_line_only(database, tm
         assert (entry.label, entry.reference) == ("Capital", "DOC-1")
         assert [line.label for line in session.scalars(select(JournalLine).order_by(JournalLine.line_no))] == [
             "bank side", ""]
+
+
+def test_jalali_and_short_years_come_back_with_their_own_periods(database, tmp_path):
+    """Periods are explicit ranges: a Persian organization's Jalali months and a short first
+    year mid-month come back as they were, in Persian headers too."""
+    from core.excel import export_workbook, schemas
+    from core.periods import create_fiscal_year
+    from core.tenancy import current_organization
+    from plugins.accounting.reports import verify_ledger
+
+    source = make_org(database, "Tehran Co", chart="ir_standard", currency=None, calendar="persian",
+                      first_fiscal_year=1404)
+    with database.transaction(source.id) as session:
+        organization = current_organization(session)
+        create_fiscal_year(session, organization, start=D(2026, 3, 21), end=D(2026, 8, 9), name="1405 short")
+        bank, capital = (session.scalars(select(Account.code).where(Account.header.is_(False), Account.type == kind)
+                                         .order_by(Account.code)).first() for kind in ("asset", "equity"))
+        post_entry(session, EntryInput("MISC", D(2026, 8, 1), [debit(bank, "1000"), credit(capital, "1000")]))
+        books = export_workbook(session, tmp_path / "tehran.xlsx", schemas(session), locale="fa")
+    copy = make_org(database, "Copy", chart=None, currency=source.currency, calendar="persian",
+                    first_fiscal_year=1404)
+    with database.transaction(copy.id) as session:
+        report = import_file(session, books, locale="fa")
+        assert [s.schema for s in report.sheets][:2] == ["accounts", "fiscal_years"]
+        assert verify_ledger(session) == []
+    original, copied = canonical_dump(database, source.id), canonical_dump(database, copy.id)
+    for part in ("years", "periods", "entries", "balances"):
+        assert copied[part] == original[part], part
+    assert [p[2] for p in copied["periods"] if p[0] == "1405 short"] == [
+        "1405-01", "1405-02", "1405-03", "1405-04", "1405-05"]
