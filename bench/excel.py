@@ -15,9 +15,12 @@ row-level security on, dropped at the end). One ``fr_pcg`` organization (made as
    .xlsx (sheet "Journal entries"; Reference, Date, Journal, Account, Label, Debit, Credit)
    with bare openpyxl write-only: that write is the *bare write* reference figure;
 2. the file is read once with bare openpyxl read-only (``iter_rows(values_only=True)``): the
-   *bare read* reference figure, the floor of what an import can do;
+   *bare read* reference figure; then with bare python-calamine (``iter_rows()``), the reader
+   the import uses for plain .xlsx: the floor of what an import can do;
 3. ``core.excel.importer.import_file(session, path, schema="journal_entries")`` in one
-   transaction (``database.transaction(org_id)``, commit included): the import rate;
+   transaction (``database.transaction(org_id)``, commit included): the import rate, and
+   the part of it spent in the ledger service (``post_entries_from``, timed around the
+   schema's calls to it);
 4. ``core.excel.writer.export_workbook`` of the organization's journal entries, in a read-only
    session: the export rate (the exported file is read back, untimed, to count its rows);
 5. the import's peak memory: a fresh subprocess (``python bench/excel.py --memory-child``) that
@@ -112,7 +115,40 @@ def bare_read(path: Path) -> tuple[int, float]:
     return count, time.perf_counter() - started
 
 
+def bare_calamine_read(path: Path) -> tuple[int, float]:
+    """python-calamine, every sheet's rows; (data rows, seconds)."""
+    from python_calamine import CalamineWorkbook
+
+    started = time.perf_counter()
+    workbook = CalamineWorkbook.from_path(str(path))
+    count = 0
+    for name in workbook.sheet_names:
+        for _ in workbook.get_sheet_by_name(name).iter_rows():
+            count += 1
+        count -= 1  # the header
+    workbook.close()
+    return count, time.perf_counter() - started
+
+
 # --- import and export --------------------------------------------------------------------------------
+
+POSTING_SECONDS = [0.0]
+
+
+def _timed_posting() -> None:
+    """Time the ledger service inside the import (the import's own part is the rest)."""
+    import plugins.accounting.excel as accounting_excel
+
+    post = accounting_excel._post
+
+    def timed_post(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+        started = time.perf_counter()
+        try:
+            return post(*args, **kwargs)
+        finally:
+            POSTING_SECONDS[0] += time.perf_counter() - started
+
+    accounting_excel._post = timed_post
 
 def _limits(lines: int) -> Any:  # noqa: ANN401
     from core.excel.readers import MB, Limits
@@ -275,18 +311,25 @@ def main(argv: list[str] | None = None) -> int:
         assert read_rows == lines, (read_rows, lines)
         bare_r = Timed(lines, read_seconds)
         print(f"2. bare openpyxl read-only of the same file: {read_seconds:.2f} s, {bare_r.per_second:,.0f} rows/s")
+        calamine_rows, calamine_seconds = bare_calamine_read(source)
+        assert calamine_rows == lines, (calamine_rows, lines)
+        bare_c = Timed(lines, calamine_seconds)
+        print(f"   bare python-calamine of the same file: {calamine_seconds:.2f} s, {bare_c.per_second:,.0f} rows/s")
 
         # 3. the import
         print(f"3. import_file(schema='journal_entries') of {lines:,} rows, one transaction…")
         prefix = args.profile
+        _timed_posting()
         report, seconds = timed(lambda: run_import(database, books.org_id, source, lines),
                                 f"{prefix}.import" if prefix else None, "the import")
         imported = Timed(lines, seconds)
         assert report.counts.created == entries, report.counts
         in_books = count_lines(database, books.org_id)
         assert in_books == lines, (in_books, lines)
+        posting = POSTING_SECONDS[0]
         print(f"  {report.counts.created:,} entries created, {in_books:,} lines in the books; {seconds:.2f} s: "
-              f"{imported.per_second:,.0f} rows/s (bare read = {100 * read_seconds / seconds:.0f}% of it)")
+              f"{imported.per_second:,.0f} rows/s (bare calamine read = {100 * calamine_seconds / seconds:.0f}% of it, "
+              f"the ledger service {posting:.2f} s = {100 * posting / seconds:.0f}%)")
 
         # 4. the export
         print(f"4. export_workbook(journal_entries) of {lines:,} lines, read-only session…")
@@ -319,6 +362,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  import {lines:,} journal lines ({entries:,} entries), one transaction: "
               f"{imported.per_second:,.0f} rows/s ({imported.seconds:.1f} s){under}   "
               f"target >= {IMPORT_TARGET:,.0f}/s{note}  {_verdict(imported.per_second >= IMPORT_TARGET)}")
+        print(f"    of which the ledger service (post_entries_from): {posting:.1f} s "
+              f"({100 * posting / imported.seconds:.0f}%); the rest, reading, checking and preparing: "
+              f"{lines / max(imported.seconds - posting, 1e-9):,.0f} rows/s")
+        print(f"    bare python-calamine, same file: {bare_c.per_second:,.0f} rows/s ({bare_c.seconds:.1f} s, "
+              f"{100 * bare_c.seconds / imported.seconds:.0f}% of the import's time)")
         print(f"    bare openpyxl read-only, same file: {bare_r.per_second:,.0f} rows/s ({bare_r.seconds:.1f} s, "
               f"{100 * bare_r.seconds / imported.seconds:.0f}% of the import's time; ~{REFERENCE_READ:,}/s quoted)")
         print(f"  export {lines:,} journal lines: {exported.per_second:,.0f} rows/s ({exported.seconds:.1f} s){under}   "

@@ -448,6 +448,9 @@ def import_command(ctx: Context, file: Path, org: str, schema: str | None, dry_r
                              unchanged=counts.unchanged))
         if sheet.ignored_columns:
             click.echo(translate(N_("Columns ignored: %(columns)s."), language, columns=", ".join(sheet.ignored_columns)))
+    if report.ignored_sheets:
+        click.echo(translate(N_("Sheets ignored (no list of this organization matches them): %(sheets)s."), language,
+                             sheets=", ".join(report.ignored_sheets)))
     if dry_run:
         click.echo(translate(N_("Dry run: nothing was written."), language))
 

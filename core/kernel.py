@@ -47,5 +47,6 @@ def comptoir_register_permissions() -> list[Permission]:
 @hookimpl
 def comptoir_register_excel_schemas() -> list[Schema]:
     from core.excel.accounts import ACCOUNTS
+    from core.excel.periods import FISCAL_YEARS
 
-    return [ACCOUNTS]
+    return [ACCOUNTS, FISCAL_YEARS]

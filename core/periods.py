@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Sequence
 from typing import Any
 
 import jdatetime
@@ -134,11 +135,14 @@ def periods_of(session: Session, fiscal_year: FiscalYear) -> list[Period]:
 
 def create_fiscal_year(session: Session, org: Any, *, year: int | None = None, start: dt.date | None = None,
                        end: dt.date | None = None, months: int = 12, name: str | None = None,
+                       periods: Sequence[tuple[str, dt.date, dt.date]] | None = None,
                        actor: Any = None) -> FiscalYear:
-    """A fiscal year with monthly periods.
+    """A fiscal year with monthly periods, or the ``periods`` given (name, start, end).
 
     By default the year ``year`` of the organization's start month and day, 12 months long;
     ``start``/``end`` or ``months`` make a short or long first year. Overlaps are refused.
+    Given ``periods`` (a migrated year keeps its own) must follow each other from
+    ``start`` to ``end`` without a gap.
     """
     require_tenant(session)
     if start is None:
@@ -160,12 +164,25 @@ def create_fiscal_year(session: Session, org: Any, *, year: int | None = None, s
         name = first if first == last else f"{first}-{last}"
     if session.scalars(select(FiscalYear.id).where(FiscalYear.name == name)).first() is not None:
         name = f"{name} ({start.isoformat()})"
+    if periods is None:
+        ranges = [(label, s, e) for s, e, label in month_periods(start, end, org.calendar)]
+    else:
+        ranges = list(periods)
+        expected = start
+        for _name, first, last in ranges:
+            if first != expected or last < first:
+                raise ValidationError(FieldError("periods", N_("The periods of a fiscal year follow each other "
+                                                               "from its first day to its last, without a gap.")))
+            expected = last + dt.timedelta(days=1)
+        if expected != end + dt.timedelta(days=1):
+            raise ValidationError(FieldError("periods", N_("The periods of a fiscal year follow each other "
+                                                           "from its first day to its last, without a gap.")))
     fiscal_year = FiscalYear(name=name, start_date=start, end_date=end)
     session.add(fiscal_year)
     session.flush()
     session.add_all(
         Period(fiscal_year_id=fiscal_year.id, number=n, name=label, start_date=s, end_date=e)
-        for n, (s, e, label) in enumerate(month_periods(start, end, org.calendar), start=1)
+        for n, (label, s, e) in enumerate(ranges, start=1)
     )
     session.flush()
     audit.record(session, "fiscal_year.created", target=name, actor=actor,

@@ -16,14 +16,17 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.chart import (
     CODE_RE,
+    DEFAULT_ACCOUNT_TAGS,
     SUBTYPE_TYPES,
     TAGS,
     Account,
     AccountSubtype,
     AccountTag,
     AccountType,
+    DefaultAccount,
     accounts_in_use,
     create_account,
+    deprecate_account,
     list_accounts,
 )
 from core.errors import ComptoirError, FieldError, ValidationError
@@ -67,6 +70,11 @@ COLUMNS = (
                     "fa": ("سرفصل",)}),
     Column("tags", N_("Tags"), ColumnType.TEXT, example="bank",
            aliases={"fr": ("Étiquettes", "Tags"), "es": ("Etiquetas",), "fa": ("برچسب‌ها", "برچسب")}),
+    Column("roles", N_("Default for"), ColumnType.TEXT, example="bank",
+           aliases={"en": ("Default account for", "Roles"), "fr": ("Compte par défaut pour", "Rôles"),
+                    "es": ("Cuenta por defecto para",), "fa": ("حساب پیش‌فرض برای",)}),
+    Column("deprecated", N_("Deprecated"), ColumnType.BOOLEAN, example=False,
+           aliases={"fr": ("Obsolète", "Désactivé"), "es": ("Obsoleta",), "fa": ("منسوخ",)}),
 )
 
 
@@ -134,9 +142,24 @@ def validate_accounts(session: Session, records: Sequence[Record], context: Impo
             problem("parent", N_("An account cannot be its own parent."))
         elif parent and parent not in existing and parent not in in_file:
             problem("parent", N_("There is no account %(code)s."), code=parent)
+    errors.extend(_role_problems(records))
     errors.extend(_parent_cycles(records, in_file))
     if context.update:
         errors.extend(_locked_changes(session, records, context, existing, parents))
+    return errors
+
+
+def _role_problems(records: Sequence[Record]) -> list[FieldError]:
+    errors, seen = [], {}
+    for record in records:
+        for role in split_tags(record.first["roles"]):
+            if role not in DEFAULT_ACCOUNT_TAGS:
+                errors.append(FieldError("roles", N_("Unknown default account role %(value)s (known: %(known)s)."),
+                                         {"value": role, "known": ", ".join(DEFAULT_ACCOUNT_TAGS)}, record.first.number))
+            elif role in seen:
+                errors.append(FieldError("roles", N_("The default %(role)s account is already %(code)s."),
+                                         {"role": role, "code": seen[role]}, record.first.number))
+            seen.setdefault(role, record.key[0])
     return errors
 
 
@@ -204,6 +227,8 @@ def write_accounts(session: Session, records: Sequence[Record], context: ImportC
                     parent=wanted["parent"], currency=wanted["currency"], reconcilable=wanted["reconcilable"],
                     header=wanted["header"], tags=wanted["tags"])
                 existing[code], parents[account.id] = account, code
+                if record.first["deprecated"]:
+                    context.notes.setdefault("deprecate", []).append(code)
                 created += 1
                 continue
         except ValidationError as error:
@@ -211,17 +236,45 @@ def write_accounts(session: Session, records: Sequence[Record], context: ImportC
         except ComptoirError as error:
             raise ValidationError(FieldError("code", error.msgid, error.params, number)) from None
         changes = _changes(account, record, context, parents, tags) if context.update else {}
+        if record.first["deprecated"] and not account.deprecated and context.update:
+            context.notes.setdefault("deprecate", []).append(code)
+            changes = {**changes, "deprecated": True}
         if not changes:
             unchanged += 1
             continue
         _apply(session, account, changes, existing)
         audit.record(session, "account.updated", target=code, fields=sorted(changes))
         updated += 1
+    if "roles" in context.columns:
+        _set_roles(session, records, context, existing)
     return ImportCounts(created, updated, unchanged)
 
 
+def _set_roles(session: Session, records: Sequence[Record], context: ImportContext,
+               existing: Mapping[str, Account]) -> None:
+    """Default accounts the file names: a role not yet set takes the file's account; one set
+    to another account changes only with ``--update``."""
+    current = {d.role: d for d in session.scalars(select(DefaultAccount))}
+    for record in records:
+        for role in split_tags(record.first["roles"]):
+            account_id = existing[record.key[0]].id
+            if role not in current:
+                current[role] = DefaultAccount(role=role, account_id=account_id)
+                session.add(current[role])
+            elif current[role].account_id != account_id and context.update:
+                current[role].account_id = account_id
+                audit.record(session, "account.default_changed", target=record.key[0], role=role)
+    session.flush()
+
+
+def finish_accounts(session: Session, records: Sequence[Record], context: ImportContext) -> None:
+    """Deprecated accounts are deprecated last: the workbook's entries may still post to them."""
+    for code in context.notes.get("deprecate", ()):
+        deprecate_account(session, code)
+
+
 def _apply(session: Session, account: Account, changes: Mapping[str, Any], existing: Mapping[str, Account]) -> None:
-    for field in ("name", "type", "subtype", "header", "reconcilable", "currency"):
+    for field in ("name", "type", "subtype", "header", "reconcilable", "currency"):  # deprecated: in finish
         if field in changes:
             setattr(account, field, changes[field])
     if "parent" in changes:
@@ -236,16 +289,20 @@ def export_accounts(session: Session) -> Iterator[dict[str, Any]]:
     accounts = list_accounts(session)
     codes = {a.id: a.code for a in accounts}
     tags = _tags_by_account(session)
+    roles: dict[int, list[str]] = {}
+    for default in session.scalars(select(DefaultAccount).order_by(DefaultAccount.role)):
+        roles.setdefault(default.account_id, []).append(default.role)
     for account in accounts:
         yield {"code": account.code, "name": account.name, "type": account.type, "subtype": account.subtype,
                "parent": codes.get(account.parent_id) if account.parent_id else None,
                "currency": account.currency, "reconcilable": account.reconcilable, "header": account.header,
-               "tags": ", ".join(sorted(tags.get(account.id, ()))) or None}
+               "tags": ", ".join(sorted(tags.get(account.id, ()))) or None,
+               "roles": ", ".join(roles.get(account.id, ())) or None, "deprecated": account.deprecated}
 
 
 ACCOUNTS = Schema(
     name="accounts", sheet=N_("Accounts"), label=N_("Chart of accounts"), columns=COLUMNS, key=("code",),
-    validate=validate_accounts, write=write_accounts, export=export_accounts, order=10,
+    validate=validate_accounts, write=write_accounts, finish=finish_accounts, export=export_accounts, order=10,
     aliases={"en": ("Chart",), "fr": ("Comptes", "Plan comptable"), "es": ("Cuentas", "Plan de cuentas"),
              "fa": ("حساب‌ها", "سرفصل حساب‌ها")},
 )

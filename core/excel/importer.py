@@ -19,7 +19,16 @@ from core import audit
 from core.errors import ComptoirError, FieldError, ValidationError
 from core.excel.parsing import NotParsed, match_headers, normalize_header, parse_cell, parse_row, text_of
 from core.excel.readers import Limits, Source, WorkbookRefused, open_source
-from core.excel.schema import ImportContext, ImportCounts, Record, Row, Schema, get_schema, schemas
+from core.excel.schema import (
+    ImportContext,
+    ImportCounts,
+    Record,
+    Row,
+    Schema,
+    dependency_order,
+    get_schema,
+    schemas,
+)
 from core.i18n import N_, SUPPORTED_LOCALES, normalize_locale, translate
 
 
@@ -88,6 +97,7 @@ class ImportReport:
     path: Path
     dry_run: bool
     sheets: tuple[SheetReport, ...]
+    ignored_sheets: tuple[str, ...] = ()  # titles no schema of the organization matched
 
     @property
     def counts(self) -> ImportCounts:
@@ -156,6 +166,7 @@ def import_file(session: Session, path: str | os.PathLike[str], *, schema: str |
     options = dict(options or {})
     with open_source(path, limits) as source:
         plan = _plan(session, source, schema)
+        titles = source.sheet_names
         parsed = [_parse_sheet(source, title, chosen, locale, options, progress) for title, chosen in plan]
     incoming = {sheet.schema.name: sheet.records for sheet in parsed}
     contexts = {}
@@ -186,6 +197,8 @@ def import_file(session: Session, path: str | os.PathLike[str], *, schema: str |
                 reports.append(SheetReport(sheet.title, sheet.schema.name, len(sheet.rows), counts, sheet.ignored))
                 continue
             break
+        if not any(sheet.problems for sheet in parsed):
+            _finish(session, parsed, contexts)
     except BaseException:
         savepoint.rollback()
         raise
@@ -200,7 +213,25 @@ def import_file(session: Session, path: str | os.PathLike[str], *, schema: str |
             audit.record(session, "excel.imported", target=report.schema, actor=actor, file=path.name,
                          created=report.counts.created, updated=report.counts.updated,
                          unchanged=report.counts.unchanged)
-    return ImportReport(path, dry_run, tuple(reports))
+    ignored = () if schema is not None else tuple(t for t in titles if t not in {title for title, _s in plan})
+    return ImportReport(path, dry_run, tuple(reports), ignored)
+
+
+def _finish(session: Session, parsed: list[ParsedSheet], contexts: Mapping[str, ImportContext]) -> None:
+    """What the sheets leave for last (locks, closed years), once every sheet is written."""
+    for sheet in parsed:
+        if sheet.schema.finish is None:
+            continue
+        try:
+            sheet.schema.finish(session, sheet.records, contexts[sheet.title])
+            session.flush()
+        except ValidationError as error:
+            for problem in error.errors:
+                sheet.problem(problem)
+        except ComptoirError as error:
+            sheet.problem(FieldError(None, error.msgid, error.params))
+        if sheet.problems:
+            return
 
 
 def _optioned(schema: Schema, options: Mapping[str, Any]) -> frozenset[str]:
@@ -255,7 +286,8 @@ def _plan(session: Session, source: Source, wanted: str | None) -> list[tuple[st
                                      "name it with --schema (one of: %(known)s)."),
                                   known=", ".join(s.name for s in available))
         plan.append((titles[0], detected))
-    return sorted(plan, key=lambda item: item[1].order)
+    titles_of = {chosen.name: title for title, chosen in plan}
+    return [(titles_of[s.name], s) for s in dependency_order(chosen for _title, chosen in plan)]
 
 
 def _detect_by_headers(source: Source, title: str, available: list[Schema]) -> Schema | None:
@@ -300,9 +332,11 @@ def _parse_sheet(source: Source, title: str, schema: Schema, locale: str, option
     if progress is not None:
         progress.start(title, source.row_count_hint(title))
     bad_rows: set[int] = set()
+    # Only the columns a row can fill: those of the file, and those required or given by an option.
+    columns = [c for c in schema.columns if c.key in match.positions or c.required or c.key in defaults]
     try:
         for count, (number, cells) in enumerate(rows, start=1):
-            values, errors = parse_row(cells, match.positions, schema.columns, locale, number, defaults)
+            values, errors = parse_row(cells, match.positions, columns, locale, number, defaults)
             row = Row(number, values)
             sheet.rows.append(row)
             sheet.by_number[number] = row

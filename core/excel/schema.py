@@ -63,8 +63,8 @@ class Column:
 class Row:
     """One row of the user's sheet: its number there (1 = first row) and its parsed values.
 
-    ``values`` holds every column of the schema: ``None`` for an empty cell or a column the
-    file does not have (``ImportContext.columns`` says which it has).
+    ``values`` holds the row's non-empty cells by column key; ``row[key]`` is ``None`` for an
+    empty cell or a column the file does not have (``ImportContext.columns`` says which it has).
     """
 
     number: int
@@ -114,10 +114,12 @@ class ImportContext:
     columns: frozenset[str]
     options: Mapping[str, Any] = field(default_factory=dict)
     incoming: Mapping[str, Sequence[Record]] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)  # what a sheet's write leaves for its finish
 
 
 Validate = Callable[[Session, Sequence[Record], ImportContext], list[FieldError]]
 Write = Callable[[Session, Sequence[Record], ImportContext], ImportCounts]
+Finish = Callable[[Session, Sequence[Record], ImportContext], None]
 Export = Callable[[Session], Iterable[Mapping[str, Any]]]
 
 
@@ -141,8 +143,12 @@ class Schema:
     - ``write``: writes the records through the plugin's services, in the caller's
       transaction; a :class:`core.errors.ValidationError` it raises is shown like the others.
     - ``export``: the records as dicts of column key → value (``None``: import only).
-    - ``order``: sheets of a workbook are read and written in this order (accounts before
-      the entries that use them).
+    - ``after``: the schemas whose sheets are written before this one's, by name (entries
+      after accounts, journals and fiscal years); a name no installed plugin registers is
+      ignored. ``order`` breaks ties (lower first).
+    - ``finish``: called once every sheet of the workbook is written, in the same order, for
+      what must come last: locking periods, closing years, deprecating accounts that the
+      workbook's entries still post to.
     - ``aliases``: more sheet titles that name the schema, per language.
     """
 
@@ -156,6 +162,8 @@ class Schema:
     export: Export | None = None
     group_by: str | None = None
     order: int = 100
+    after: tuple[str, ...] = ()
+    finish: Finish | None = None
     plugin: str = ""
     aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # more sheet titles, per language
 
@@ -185,10 +193,10 @@ HOOK = "comptoir_register_excel_schemas"
 
 
 def registered_schemas() -> dict[str, Schema]:
-    """Every installed plugin's schemas by name, in their ``order``.
+    """Every installed plugin's schemas by name, each after the schemas it names in ``after``.
 
-    Each schema is attributed to the plugin that registered it; a name registered twice
-    stops with :class:`PluginConfigurationError`.
+    Each schema is attributed to the plugin that registered it; a name registered twice, or
+    schemas that wait for each other, stop with :class:`PluginConfigurationError`.
     """
     from core.plugins import get_registry
 
@@ -206,7 +214,25 @@ def registered_schemas() -> dict[str, Schema]:
                         N_("The Excel schema %(schema)s is registered twice (by %(plugin)s and %(other)s)."),
                         schema=schema.name, plugin=found[schema.name].plugin, other=plugin)
                 found[schema.name] = replace(schema, plugin=plugin)
-    return dict(sorted(found.items(), key=lambda item: (item[1].order, item[0])))
+    return {schema.name: schema for schema in dependency_order(found.values())}
+
+
+def dependency_order(candidates: Iterable[Schema]) -> list[Schema]:
+    """``candidates`` with each one after those it names in ``after`` (the others ignored);
+    among the schemas free to go, the lowest ``(order, name)`` first."""
+    waiting = {s.name: s for s in candidates}
+    done: list[Schema] = []
+    placed: set[str] = set()
+    while waiting:
+        ready = [s for s in waiting.values() if all(d in placed or d not in waiting for d in s.after)]
+        if not ready:
+            raise PluginConfigurationError(N_("The Excel schemas %(schemas)s wait for each other (see their after)."),
+                                           schemas=", ".join(sorted(waiting)))
+        chosen = min(ready, key=lambda s: (s.order, s.name))
+        done.append(chosen)
+        placed.add(chosen.name)
+        del waiting[chosen.name]
+    return done
 
 
 def schemas(session: Session) -> list[Schema]:

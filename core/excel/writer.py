@@ -1,6 +1,7 @@
 """Workbooks out: exports of every list, empty templates to fill, typed and formula-safe cells.
 
-Exports stream through openpyxl's write-only mode. Cells carry real types: dates as dates,
+Exports stream through ``core.excel.package`` (sheet XML written as text, shared styles);
+templates through openpyxl. Cells carry real types: dates as dates,
 amounts as numbers with as many decimals as they have, booleans as booleans. Text is
 always a string cell: text a spreadsheet would run as a formula (``= + - @``, a tab or a
 carriage return first) gets the quote-prefix style, so it shows and edits as the same
@@ -27,7 +28,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import Session
 
 from core.errors import ValidationError
-from core.excel.schema import Column, ColumnType, Schema
+from core.excel.package import Cell, SheetWriter, Styles, save_package
+from core.excel.schema import Column, ColumnType, Schema, dependency_order
 from core.i18n import N_, is_rtl, normalize_locale, translate
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -116,22 +118,57 @@ def _display_width(value: Any) -> int:
     return max((len(line) for line in str(value).splitlines()), default=0)
 
 
-def write_sheet(workbook: Workbook, title: str, columns: Sequence[Column], records: Iterable[Mapping[str, Any]],
-                locale: str) -> None:
-    """One write-only sheet: bold frozen header, widths from the first rows, typed cells."""
-    sheet = workbook.create_sheet(sheet_title(title, workbook.sheetnames))
+def write_sheet(title: str, columns: Sequence[Column], records: Iterable[Mapping[str, Any]], locale: str,
+                styles: Styles, taken: Iterable[str] = ()) -> SheetWriter:
+    """One streamed sheet: bold frozen header, widths from the first rows, typed cells."""
     rows = iter(records)
     sample = list(islice(rows, WIDTH_SAMPLE))
     headers = [translate(c.label, locale) for c in columns]
-    for index, (column, header) in enumerate(zip(columns, headers, strict=True), start=1):
-        width = column.width or max([len(header) + 2, *(_display_width(r.get(column.key)) + 2 for r in sample)])
-        sheet.column_dimensions[get_column_letter(index)].width = min(width, MAX_WIDTH)
-    sheet.freeze_panes = "A2"
-    if is_rtl(locale):
-        sheet.sheet_view.rightToLeft = True
-    sheet.append([text_cell(sheet, h, font=HEADER_FONT) for h in headers])
+    widths = [min(column.width or max([len(header) + 2, *(_display_width(r.get(column.key)) + 2 for r in sample)]),
+                  MAX_WIDTH) for column, header in zip(columns, headers, strict=True)]
+    sheet = SheetWriter(sheet_title(title, taken), styles, widths=widths, right_to_left=is_rtl(locale))
+    sheet.append([Cell(escape_text(h), styles.index(bold=True, quote=h.startswith(FORMULA_TRIGGERS))) for h in headers])
+    value_of = _export_values(columns, styles)
+    keys = [c.key for c in columns]
     for record in chain(sample, rows):
-        sheet.append([typed_cell(sheet, record.get(c.key), c) for c in columns])
+        sheet.append([value_of[i](record.get(key)) for i, key in enumerate(keys)])
+    sheet.close()
+    return sheet
+
+
+def _export_values(columns: Sequence[Column], styles: Styles) -> list[Any]:
+    """Per column, what a record's value becomes in the sheet (see ``typed_cell``)."""
+    quote = styles.index(quote=True)
+    date_style = styles.index(number_format=DATE_FORMAT)
+    datetime_style = styles.index(number_format=DATETIME_FORMAT)
+    amount_styles: dict[str, int] = {}
+
+    def text(value: str) -> Any:
+        return Cell(escape_text(value), quote) if value.startswith(FORMULA_TRIGGERS) else escape_text(value)
+
+    def convert(value: Any, as_text: bool) -> Any:
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            return text(value)
+        if isinstance(value, Decimal):
+            code = number_format(value)
+            style = amount_styles.get(code)
+            if style is None:
+                style = amount_styles[code] = styles.index(number_format=code)
+            return Cell(value, style)
+        if isinstance(value, dt.datetime):
+            return Cell(value, datetime_style)
+        if isinstance(value, dt.date):
+            return Cell(value, date_style)
+        if isinstance(value, int):
+            return text(str(value)) if as_text else value
+        if isinstance(value, float):
+            raise TypeError("exports write Decimals, never floats")
+        return text(str(value))
+
+    return [lambda value, as_text=c.type in (ColumnType.TEXT, ColumnType.CODE): convert(value, as_text)
+            for c in columns]
 
 
 def export_workbook(session: Session, path: str | os.PathLike[str], schemas: Sequence[Schema], *,
@@ -146,13 +183,38 @@ def export_workbook(session: Session, path: str | os.PathLike[str], schemas: Seq
     if not exportable:
         raise ValidationError(N_("There is nothing to export: %(schemas)s can only be imported."),
                               schemas=", ".join(s.name for s in schemas) or "-")
-    workbook = Workbook(write_only=True)
-    for schema in sorted(exportable, key=lambda s: s.order):
-        assert schema.export is not None
-        write_sheet(workbook, translate(schema.sheet, locale), schema.columns, schema.export(session), locale)
+    styles = Styles()
+    sheets: list[SheetWriter] = []
+    try:
+        for schema in dependency_order(exportable):
+            assert schema.export is not None
+            sheets.append(write_sheet(translate(schema.sheet, locale), schema.columns, schema.export(session), locale,
+                                      styles, [s.title for s in sheets]))
+    except BaseException:
+        for sheet in sheets:
+            sheet.path.unlink(missing_ok=True)
+        raise
     path.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(path)
-    return path
+    return save_package(path, sheets, styles)
+
+
+def _typed_validation(column: Column, locale: str) -> DataValidation | None:
+    """What a spreadsheet can check as the user types: a date, a number, a whole number, yes or no."""
+    blank = not column.required
+    if column.type is ColumnType.DATE:
+        validation = DataValidation(type="date", operator="greaterThan", formula1="1", allow_blank=blank)
+        validation.error = translate(N_("Type a date."), locale)
+    elif column.type is ColumnType.DECIMAL:
+        validation = DataValidation(type="decimal", operator="between", formula1="-1E+15", formula2="1E+15",
+                                    allow_blank=blank)
+        validation.error = translate(N_("Type a number."), locale)
+    elif column.type is ColumnType.INTEGER:
+        validation = DataValidation(type="whole", operator="between", formula1="-1000000000", formula2="1000000000",
+                                    allow_blank=blank)
+        validation.error = translate(N_("Type a whole number."), locale)
+    else:  # text, codes; yes-or-no cells read many spellings (oui, 1, ✓…), so no list
+        return None
+    return validation
 
 
 def template_workbook(schema: Schema, locale: str | None = None, path: str | os.PathLike[str] | None = None) -> Path:
@@ -199,6 +261,9 @@ def template_workbook(schema: Schema, locale: str | None = None, path: str | os.
                 formula = f"Lists!${column_letter}$1:${column_letter}${len(values)}"
             validation = DataValidation(type="list", formula1=formula, allow_blank=not column.required)
             validation.error = translate(N_("Choose a value from the list."), locale)
+        else:
+            validation = _typed_validation(column, locale)
+        if validation is not None:
             validation.showErrorMessage = True
             sheet.add_data_validation(validation)
             validation.add(f"{letter}2:{letter}{TEMPLATE_ROWS}")

@@ -8,28 +8,32 @@ under a new reference), with or without ``--update``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core.chart import Account
-from core.errors import ComptoirError, FieldError, ValidationError
-from core.excel.schema import Column, ColumnType, ImportContext, ImportCounts, Record, Schema
+from core.errors import ComptoirError, FieldError, NotFound, ValidationError
+from core.excel.schema import Choice, Column, ColumnType, ImportContext, ImportCounts, Record, Schema
 from core.i18n import N_
 from core.money import digits, is_known_currency, quantize
-from core.periods import open_period
+from core.periods import FiscalYear, open_period
 from core.tenancy import current_organization
 from plugins.accounting.closing import post_opening_balances
-from plugins.accounting.models import EntryState, Journal, JournalEntry, JournalLine
+from plugins.accounting.models import EntryState, Journal, JournalEntry, JournalKind, JournalLine
 from plugins.accounting.services import EntryInput, LineInput, post_entries_from
 
 IMPORT_KEY = "import:{reference}"
 OPENING_KEY = "import:opening:{date}"
 _CHUNK = 500
+_POST_BATCH = 5000
+_DEFAULT_PATTERN = "{code}/{year}/{number:05d}"  # Journal.pattern's default
+_ENTRY_FIELDS = ("number", "entry_label", "document", "external_id", "reversal_of")  # the same on every line
 # Fields of the ledger service's errors → the column that shows them.
 _SERVICE_FIELDS = {"account": "account", "date": "date", "journal": "journal", "currency": "currency",
                    "amount": "debit", "lines": "debit", "idempotency_key": "reference"}
@@ -64,6 +68,18 @@ ENTRY_COLUMNS = (
     Column("amount_currency", N_("Amount in currency"), ColumnType.DECIMAL,
            aliases={"en": ("Foreign amount",), "fr": ("Montant en devise",), "es": ("Importe en divisa",),
                     "fa": ("مبلغ ارزی",)}),
+    # The columns below carry what a whole-book export needs to come back identical.
+    Column("number", N_("Number"), ColumnType.INTEGER,
+           aliases={"en": ("Entry number",), "fr": ("Numéro", "N° d'écriture"), "es": ("Número",),
+                    "fa": ("شماره",)}),
+    Column("entry_label", N_("Entry label"), ColumnType.TEXT,
+           aliases={"fr": ("Libellé de l'écriture",), "es": ("Concepto del asiento",), "fa": ("شرح سند",)}),
+    Column("document", N_("Document reference"), ColumnType.TEXT,
+           aliases={"fr": ("Référence du document",), "es": ("Referencia del documento",), "fa": ("مرجع مدرک",)}),
+    Column("external_id", N_("External id"), ColumnType.TEXT,
+           aliases={"fr": ("Identifiant externe",), "es": ("Identificador externo",), "fa": ("شناسه خارجی",)}),
+    Column("reversal_of", N_("Reversal of"), ColumnType.TEXT,
+           aliases={"fr": ("Extourne de",), "es": ("Anulación de",), "fa": ("برگشت سند",)}),
 )
 
 OPENING_COLUMNS = (
@@ -88,6 +104,10 @@ class _Books:
         for record in context.incoming.get("accounts", ()):
             self.accounts.setdefault(str(record.key[0]), (bool(record["header"]), False))
         self.journals = set(session.scalars(select(Journal.code)))
+        self.journals.update(str(record.key[0]) for record in context.incoming.get("journals", ()))
+        # Periods the workbook adds: their locks and closed years are applied after the entries.
+        self.incoming_periods = [(row["start"], row["end"]) for record in context.incoming.get("fiscal_years", ())
+                                 for row in record.rows]
         self._periods: dict[dt.date, ComptoirError | None] = {}
 
     def period_problem(self, day: dt.date) -> ComptoirError | None:
@@ -95,6 +115,9 @@ class _Books:
             try:
                 open_period(self.session, day)
                 self._periods[day] = None
+            except NotFound as error:
+                added = any(start <= day <= end for start, end in self.incoming_periods)
+                self._periods[day] = None if added else error
             except ComptoirError as error:
                 self._periods[day] = error
         return self._periods[day]
@@ -193,21 +216,103 @@ def _already_posted(session: Session, records: Sequence[Record]) -> dict[str, Jo
     return found
 
 
+class _Numbers:
+    """The number and name each new entry will get, in file order: its journal's numbers in
+    its fiscal year go on from the last one posted (numbering is gapless, so from the count).
+    Journals and fiscal years the workbook adds count too."""
+
+    def __init__(self, session: Session, context: ImportContext) -> None:
+        journals = {j.id: j for j in session.scalars(select(Journal))}
+        years = {y.id: y for y in session.scalars(select(FiscalYear))}
+        self.patterns = {j.code: j.pattern for j in journals.values()}
+        for record in context.incoming.get("journals", ()):
+            self.patterns.setdefault(str(record.key[0]), record["pattern"] or _DEFAULT_PATTERN)
+        self.years = [(y.start_date, y.end_date, y.name) for y in years.values()]
+        for record in context.incoming.get("fiscal_years", ()):
+            self.years.append((min(r["start"] for r in record.rows), max(r["end"] for r in record.rows),
+                               str(record.key[0])))
+        self.next: dict[tuple[str, str], int] = {
+            (journals[journal_id].code, years[year_id].name): (last or 0) + 1
+            for journal_id, year_id, last in session.execute(
+                select(JournalEntry.journal_id, JournalEntry.fiscal_year_id, func.max(JournalEntry.number))
+                .where(JournalEntry.state == EntryState.POSTED)
+                .group_by(JournalEntry.journal_id, JournalEntry.fiscal_year_id))}
+
+    def take(self, journal: str, day: dt.date) -> tuple[int, str] | None:
+        year = next((name for start, end, name in self.years if start <= day <= end), None)
+        if journal not in self.patterns or year is None:
+            return None
+        number = self.next.get((journal, year), 1)
+        self.next[(journal, year)] = number + 1
+        return number, self.patterns[journal].format(code=journal, year=year, number=number)
+
+
+def _keeps_numbers(context: ImportContext) -> bool:
+    return bool({"number", "external_id"} & context.columns)
+
+
+# A closing's keys name its fiscal year by id (see closing.py); a file names it by its name, so
+# that reopening the year in other books finds the entries to reverse.
+_YEAR_KEY = re.compile(r"^(closing|opening):(\d+):(\d+)$")
+_PORTABLE_YEAR_KEY = re.compile(r"^(closing|opening):year=(.+):(\d+)$")
+
+
+def _portable_key(key: str, year_names: dict[int, str]) -> str:
+    match = _YEAR_KEY.match(key)
+    if match is None or int(match[2]) not in year_names:
+        return key
+    return f"{match[1]}:year={year_names[int(match[2])]}:{match[3]}"
+
+
+def _local_key(key: str, year_ids: dict[str, int]) -> str:
+    match = _PORTABLE_YEAR_KEY.match(key)
+    if match is None or match[2] not in year_ids:
+        return key
+    return f"{match[1]}:{year_ids[match[2]]}:{match[3]}"
+
+
+def _idempotency_key(record: Record, planned: tuple[int, str] | None, context: ImportContext,
+                     year_ids: dict[str, int]) -> str | None:
+    """The file's external id; none for an entry the file names by the very name it gets
+    (a whole-book export: found again by name); else one made from the reference."""
+    if record["external_id"]:
+        return _local_key(str(record["external_id"]), year_ids)
+    if "external_id" in context.columns and planned is not None and planned[1] == _reference(record):
+        return None
+    return IMPORT_KEY.format(reference=_reference(record))
+
+
 def validate_entries(session: Session, records: Sequence[Record], context: ImportContext) -> list[FieldError]:
     books = _Books(session, context)
     errors: list[FieldError] = []
     posted = _already_posted(session, records)
+    context.notes["posted"] = set(posted)  # the write phase, in the same transaction, skips them
     signatures = _signature(session, list(posted.values()))
+    numbers = _Numbers(session, context) if _keeps_numbers(context) else None
+    earlier: set[str] = set()
+    reversed_ones = {r["reversal_of"] for r in records if r["reversal_of"]}
+    in_books = _already_posted_references(session, reversed_ones - {_reference(r) for r in records})
     for record in records:
         reference, first = _reference(record), record.first
         entry = posted.get(reference)
+        earlier.add(reference)
         if entry is not None:  # checked when it was posted; its period may be closed since
             if signatures[entry.id] != _entry_signature(record, books.currency):
                 errors.append(FieldError("reference", N_("Entry %(reference)s is already posted with other lines; a posted entry does not change: reverse it and import the correction under a new reference."),
                                          {"reference": reference}, first.number))
             continue
+        planned = numbers.take(first["journal"], first["date"]) if numbers is not None else None
+        if planned is not None and first["number"] is not None and first["number"] != planned[0]:
+            errors.append(FieldError("number", N_("Entry %(reference)s is number %(number)s in the file; journal %(journal)s numbers it %(expected)s here (numbers follow each other without a gap). Empty the Number column to let the books number the entries."),
+                                     {"reference": reference, "number": first["number"], "journal": first["journal"],
+                                      "expected": planned[0]}, first.number))
+        target = first["reversal_of"]
+        if target and (target == reference or (target not in earlier and target not in in_books)):
+            errors.append(FieldError("reversal_of", N_("There is no entry %(reference)s before this one to reverse."),
+                                     {"reference": target}, first.number))
         for row in record.rows[1:]:
-            for field in ("date", "journal"):
+            # Date and journal on every line; the entry's other fields may be left empty after the first.
+            for field in ("date", "journal", *(f for f in _ENTRY_FIELDS if f in context.columns and row[f] is not None)):
                 if row[field] != first[field]:
                     errors.append(FieldError(field, N_("The lines of entry %(reference)s differ in %(field)s (row %(first)s has %(value)s)."),
                                              {"reference": reference, "field": field, "first": first.number,
@@ -267,48 +372,128 @@ def _line_input(row: Any) -> LineInput:
                      foreign)
 
 
-def _entry_input(record: Record) -> EntryInput:
+def _entry_input(record: Record, context: ImportContext, key: str | None, reversal_of_id: int | None = None) -> EntryInput:
     lines = [_line_input(row) for row in record.rows]
-    return EntryInput(record["journal"], record["date"], lines, label=next((r["label"] for r in record.rows if r["label"]), ""),
-                      reference=_reference(record)[:64], idempotency_key=IMPORT_KEY.format(reference=_reference(record)))
+    if "entry_label" in context.columns:
+        label = record["entry_label"] or ""
+    else:
+        label = next((r["label"] for r in record.rows if r["label"]), "")
+    document = (record["document"] or "") if "document" in context.columns else _reference(record)
+    return EntryInput(record["journal"], record["date"], lines, label=label, reference=document[:64],
+                      idempotency_key=key, reversal_of_id=reversal_of_id)
 
 
-def _post(session: Session, records: Sequence[Record], entries: Sequence[EntryInput]) -> None:
+def _post(session: Session, records: Sequence[Record], entries: Sequence[EntryInput]) -> list[int]:
     """Post through the ledger service; its problems point back at the rows they come from."""
-    post_entries_from(session, entries, [record.rows for record in records], lambda row: row.number,
-                      lambda field: _SERVICE_FIELDS.get(field or "", None))
+    return post_entries_from(session, entries, [record.rows for record in records], lambda row: row.number,
+                             lambda field: _SERVICE_FIELDS.get(field or "", None))
+
+
+def _already_posted_references(session: Session, references: Iterable[str]) -> dict[str, int]:
+    """Entry ids by the reference an export gives them (import reference or entry name)."""
+    wanted = set(references)
+    found = {}
+    for entry in _existing_entries(session, [IMPORT_KEY.format(reference=r) for r in wanted], wanted):
+        key = entry.idempotency_key or ""
+        found[key[len("import:"):] if key.startswith("import:") and key[len("import:"):] in wanted
+              else entry.name or ""] = entry.id
+    return found
+
+
+def _check_numbers(session: Session, records: Sequence[Record], ids: dict[str, int]) -> None:
+    """The numbers the ledger gave are those the file asks for (as checked, unless another
+    posting came in between: then nothing is imported, and importing again says why)."""
+    wanted = {ids[_reference(r)]: r for r in records if r["number"] is not None}
+    keys = list(wanted)
+    for start in range(0, len(keys), _CHUNK):
+        for entry_id, number in session.execute(select(JournalEntry.id, JournalEntry.number)
+                                                .where(JournalEntry.id.in_(keys[start:start + _CHUNK]))):
+            record = wanted[entry_id]
+            if number != record["number"]:
+                raise ValidationError(FieldError("number", N_("Entry %(reference)s is number %(number)s in the file; journal %(journal)s numbers it %(expected)s here (numbers follow each other without a gap). Empty the Number column to let the books number the entries."),
+                                                 {"reference": _reference(record), "number": record["number"],
+                                                  "journal": record["journal"], "expected": number},
+                                                 record.first.number))
 
 
 def write_entries(session: Session, records: Sequence[Record], context: ImportContext) -> ImportCounts:
-    posted = _already_posted(session, records)
+    """Post the new entries in file order, in batches of ``_POST_BATCH`` entries at most (the
+    ledger builds a batch's rows in memory) and cut before a reversal of an entry of the same
+    batch (a reversal needs the id of the entry it reverses). All in the import's transaction:
+    a problem in any batch and nothing is written."""
+    posted = context.notes["posted"] if "posted" in context.notes else _already_posted(session, records)
     new = [r for r in records if _reference(r) not in posted]
-    if new:
-        _post(session, new, [_entry_input(r) for r in new])
+    numbers = _Numbers(session, context) if _keeps_numbers(context) else None
+    year_ids = {name: year_id for year_id, name in session.execute(select(FiscalYear.id, FiscalYear.name))}
+    targets = {r["reversal_of"] for r in new if r["reversal_of"]}
+    ids = _already_posted_references(session, targets - {_reference(r) for r in new})
+    batch: list[Record] = []
+    inputs: list[EntryInput] = []
+
+    def flush() -> None:
+        if batch:
+            for record, entry_id in zip(batch, _post(session, batch, inputs), strict=True):
+                ids[_reference(record)] = entry_id
+            _check_numbers(session, batch, ids)
+            batch.clear()
+            inputs.clear()
+
+    pending: set[str] = set()
+    for record in new:
+        target = record["reversal_of"]
+        if (target and target in pending) or len(batch) == _POST_BATCH:
+            flush()
+            pending.clear()
+        planned = numbers.take(record["journal"], record["date"]) if numbers is not None else None
+        reversal_of_id = ids.get(target) if target else None
+        batch.append(record)
+        inputs.append(_entry_input(record, context, _idempotency_key(record, planned, context, year_ids),
+                                   reversal_of_id))
+        pending.add(_reference(record))
+    flush()
     return ImportCounts(created=len(new), unchanged=len(records) - len(new))
 
 
 def export_entries(session: Session) -> Iterator[dict[str, Any]]:
-    """Every posted entry, one row per line; an imported entry keeps its reference, any other
-    is named by its entry name (so the file imports back into these books as unchanged)."""
+    """Every posted entry in posting order, one row per line; an imported entry keeps its
+    reference, any other is named by its entry name (so the file imports back into these
+    books as unchanged). Number, entry label, document, external id and reversal make the
+    file import into empty books as the same entries, numbered the same."""
     currency = current_organization(session).currency
     scale = -digits(currency)
     codes = {a.id: a.code for a in session.scalars(select(Account))}
     journals = {j.id: j.code for j in session.scalars(select(Journal))}
-    query = (select(JournalEntry, JournalLine)
+    year_names = {year_id: name for year_id, name in session.execute(select(FiscalYear.id, FiscalYear.name))}
+    reversed_ids = set(session.scalars(select(JournalEntry.reversal_of_id).where(JournalEntry.reversal_of_id.is_not(None))))
+    references: dict[int, str] = {}
+    query = (select(JournalEntry.id, JournalEntry.idempotency_key, JournalEntry.name, JournalEntry.date,
+                    JournalEntry.journal_id, JournalEntry.number, JournalEntry.label, JournalEntry.reference,
+                    JournalEntry.reversal_of_id, JournalLine.account_id, JournalLine.label, JournalLine.amount,
+                    JournalLine.currency, JournalLine.amount_currency)
              .join(JournalLine, (JournalLine.org_id == JournalEntry.org_id) & (JournalLine.entry_id == JournalEntry.id))
              .where(JournalEntry.state == EntryState.POSTED)
-             .order_by(JournalEntry.date, JournalEntry.chain_index, JournalLine.line_no))
-    for entry, line in session.execute(query).yield_per(2000):
-        key = entry.idempotency_key or ""
-        reference = key[len("import:"):] if key.startswith("import:") and not key.startswith("import:opening:") \
-            else entry.name
-        amount = Decimal(line.amount).scaleb(scale)
-        yield {"reference": reference, "date": entry.date, "journal": journals[entry.journal_id],
-               "account": codes[line.account_id], "label": line.label or entry.label,
+             .order_by(JournalEntry.chain_index, JournalLine.line_no))
+    last_id, entry_fields = None, {}
+    for (entry_id, key, name, day, journal_id, number, entry_label, document, reversal_of_id, account_id, label,
+         minor, foreign, minor_foreign) in session.execute(query).yield_per(5000):
+        if entry_id != last_id:
+            key = key or ""
+            reference = key[len("import:"):] if key.startswith("import:") and not key.startswith("import:opening:") \
+                else name
+            if entry_id in reversed_ids:
+                references[entry_id] = reference
+            entry_fields = {"reference": reference, "date": day, "journal": journals[journal_id], "number": number,
+                            "entry_label": entry_label or None, "document": document or None,
+                            "external_id": _portable_key(key, year_names)
+                            if key and key != IMPORT_KEY.format(reference=reference) else None,
+                            "reversal_of": references.get(reversal_of_id) if reversal_of_id else None}
+            last_id = entry_id
+        amount = Decimal(minor).scaleb(scale)
+        yield {**entry_fields, "account": codes[account_id], "label": label or None,
                "debit": amount if amount > 0 else None, "credit": -amount if amount < 0 else None,
-               "currency": line.currency,
-               "amount_currency": abs(Decimal(line.amount_currency).scaleb(-digits(line.currency)))
-               if line.currency and line.amount_currency is not None else None}
+               "currency": foreign,
+               "amount_currency": abs(Decimal(minor_foreign).scaleb(-digits(foreign)))
+               if foreign and minor_foreign is not None else None}
 
 
 # --- opening balances ---------------------------------------------------------------------------------
@@ -375,10 +560,164 @@ def write_openings(session: Session, records: Sequence[Record], context: ImportC
     return ImportCounts(created=created, unchanged=len(records) - created)
 
 
+# --- journals ------------------------------------------------------------------------------------------
+
+JOURNAL_COLUMNS = (
+    Column("code", N_("Code"), ColumnType.CODE, required=True, example="SAL",
+           aliases={"en": ("Journal",), "fr": ("Code", "Code journal"), "es": ("Código",), "fa": ("کد",)}),
+    Column("name", N_("Name"), ColumnType.TEXT, required=True, example="Sales",
+           aliases={"fr": ("Nom", "Libellé"), "es": ("Nombre",), "fa": ("نام",)}),
+    Column("kind", N_("Kind"), ColumnType.CHOICE, required=True, example=JournalKind.SALES,
+           choices=tuple(Choice(kind, label) for kind, label in (
+               (JournalKind.SALES, N_("Sales")), (JournalKind.PURCHASES, N_("Purchases")),
+               (JournalKind.BANK, N_("Bank")), (JournalKind.CASH, N_("Cash")),
+               (JournalKind.MISC, N_("Miscellaneous operations")), (JournalKind.OPENING, N_("Opening entries")),
+               (JournalKind.CLOSING, N_("Closing entries")))),
+           aliases={"fr": ("Type",), "es": ("Tipo",), "fa": ("نوع",)}),
+    Column("pattern", N_("Entry names"), ColumnType.TEXT, example="{code}/{year}/{number:05d}",
+           aliases={"en": ("Pattern",), "fr": ("Modèle de nom",), "es": ("Modelo de nombre",), "fa": ("الگوی نام",)}),
+    Column("active", N_("Active"), ColumnType.BOOLEAN, example=True,
+           aliases={"fr": ("Actif",), "es": ("Activo",), "fa": ("فعال",)}),
+)
+
+
+def _journal_wanted(record: Record, context: ImportContext) -> dict[str, Any]:
+    wanted = {"name": record["name"], "kind": record["kind"],
+              "pattern": record["pattern"] or _DEFAULT_PATTERN,
+              "active": True if record["active"] is None else bool(record["active"])}
+    return {k: v for k, v in wanted.items() if k in context.columns or k in ("name", "kind")}
+
+
+def validate_journals(session: Session, records: Sequence[Record], context: ImportContext) -> list[FieldError]:
+    errors = []
+    for record in records:
+        pattern = record["pattern"]
+        if pattern:
+            try:
+                pattern.format(code="X", year="2026", number=1)
+            except (KeyError, IndexError, ValueError):
+                errors.append(FieldError("pattern", N_("%(value)s is not an entry name pattern: use {code}, {year} and {number}, e.g. {code}/{year}/{number:05d}."),
+                                         {"value": pattern}, record.first.number))
+        if len(str(record.key[0])) > 16:
+            errors.append(FieldError("code", N_("A journal code has at most 16 characters."), {}, record.first.number))
+    return errors
+
+
+def write_journals(session: Session, records: Sequence[Record], context: ImportContext) -> ImportCounts:
+    from plugins.accounting.fec import create_journal
+
+    existing = {j.code: j for j in session.scalars(select(Journal))}
+    created = updated = 0
+    for record in records:
+        wanted = _journal_wanted(record, context)
+        journal = existing.get(str(record.key[0]))
+        if journal is None:
+            journal = create_journal(session, str(record.key[0]), wanted["name"], wanted["kind"])
+            created += 1
+        elif not context.update or all(getattr(journal, k) == v for k, v in wanted.items()):
+            continue
+        else:
+            updated += 1
+        for field, value in wanted.items():
+            setattr(journal, field, value)
+    session.flush()
+    return ImportCounts(created=created, updated=updated, unchanged=len(records) - created - updated)
+
+
+def export_journals(session: Session) -> Iterator[dict[str, Any]]:
+    for journal in session.scalars(select(Journal).order_by(Journal.code)):
+        yield {"code": journal.code, "name": journal.name, "kind": journal.kind, "pattern": journal.pattern,
+               "active": journal.active}
+
+
+JOURNALS = Schema(
+    name="journals", sheet=N_("Journals"), label=N_("Journals"), columns=JOURNAL_COLUMNS, key=("code",),
+    validate=validate_journals, write=write_journals, export=export_journals, order=30,
+    aliases={"fr": ("Journaux",), "es": ("Diarios",), "fa": ("دفترها", "دفاتر روزنامه")},
+)
+
+
+# --- exchange rates ------------------------------------------------------------------------------------
+
+RATE_COLUMNS = (
+    Column("currency", N_("Currency"), ColumnType.CODE, required=True, example="USD",
+           aliases={"fr": ("Devise",), "es": ("Moneda", "Divisa"), "fa": ("ارز",)}),
+    Column("date", N_("Date"), ColumnType.DATE, required=True, example=dt.date(2026, 1, 15),
+           aliases={"fr": ("Date",), "es": ("Fecha",), "fa": ("تاریخ",)}),
+    Column("rate", N_("Rate"), ColumnType.DECIMAL, required=True, example=Decimal("0.9132"),
+           aliases={"en": ("Exchange rate",), "fr": ("Taux", "Cours"), "es": ("Tipo de cambio", "Tasa"),
+                    "fa": ("نرخ", "نرخ ارز")}),
+    Column("source", N_("Source"), ColumnType.TEXT, example="manual",
+           aliases={"fr": ("Source",), "es": ("Fuente",), "fa": ("منبع",)}),
+)
+RATE_SOURCE = "excel"
+
+
+def _rate_key(record: Record) -> tuple[str, dt.date]:
+    return str(record["currency"]).upper(), record["date"]
+
+
+def validate_rates(session: Session, records: Sequence[Record], context: ImportContext) -> list[FieldError]:
+    from plugins.accounting.rates import RATE_TEXT_LENGTH, exact_rate, rate_text
+
+    base = current_organization(session).currency
+    errors = []
+    seen: dict[tuple[str, dt.date], int] = {}
+    for record in records:
+        currency, number = _rate_key(record)[0], record.first.number
+        if not is_known_currency(currency):
+            errors.append(FieldError("currency", N_("%(currency)s is not a currency code."), {"currency": currency}, number))
+        elif currency == base:
+            errors.append(FieldError("currency", N_("%(currency)s is the organization's own currency."),
+                                     {"currency": currency}, number))
+        if record["rate"] <= 0 or len(rate_text(exact_rate(record["rate"]))) > RATE_TEXT_LENGTH:
+            errors.append(FieldError("rate", N_("%(value)s is not a rate (an exact positive decimal)."),
+                                     {"value": record["rate"]}, number))
+        if _rate_key(record) in seen:  # 0.5 and 0.50 are one key once upper-cased and typed
+            errors.append(FieldError("currency", N_("The same %(key)s is already on row %(first)s."),
+                                     {"key": f"{currency} / {record['date']}", "first": seen[_rate_key(record)]}, number))
+        seen.setdefault(_rate_key(record), number)
+    return errors
+
+
+def write_rates(session: Session, records: Sequence[Record], context: ImportContext) -> ImportCounts:
+    """Through the rates service, one call per source; without ``--update`` a stored rate stays."""
+    from plugins.accounting.models import ExchangeRate
+    from plugins.accounting.rates import Rate, import_rates
+
+    stored = {(currency, day) for currency, day in session.execute(select(ExchangeRate.currency, ExchangeRate.date))}
+    by_source: dict[str, list[Rate]] = {}
+    for record in records:
+        if context.update or _rate_key(record) not in stored:
+            by_source.setdefault(record["source"] or RATE_SOURCE, []).append(
+                Rate(record["date"], _rate_key(record)[0], record["rate"]))
+    created = updated = 0
+    for source, rates in by_source.items():
+        done = import_rates(session, rates, source=source)
+        created, updated = created + done.added, updated + done.updated
+    return ImportCounts(created=created, updated=updated, unchanged=len(records) - created - updated)
+
+
+def export_rates(session: Session) -> Iterator[dict[str, Any]]:
+    from plugins.accounting.models import ExchangeRate
+
+    for rate in session.scalars(select(ExchangeRate).order_by(ExchangeRate.currency, ExchangeRate.date)):
+        yield {"currency": rate.currency, "date": rate.date, "rate": Decimal(rate.rate), "source": rate.source}
+
+
+EXCHANGE_RATES = Schema(
+    name="exchange_rates", sheet=N_("Exchange rates"), label=N_("Exchange rates by currency and date"),
+    columns=RATE_COLUMNS, key=("currency", "date"), validate=validate_rates, write=write_rates, export=export_rates,
+    order=40, aliases={"en": ("Rates",), "fr": ("Taux de change", "Cours des devises"), "es": ("Tipos de cambio",),
+                       "fa": ("نرخ ارز", "نرخ‌های ارز")},
+)
+
+
 JOURNAL_ENTRIES = Schema(
     name="journal_entries", sheet=N_("Journal entries"), label=N_("Journal entries, one line per row"),
     columns=ENTRY_COLUMNS, key=("reference",), group_by="reference",
     validate=validate_entries, write=write_entries, export=export_entries, order=200,
+    after=("accounts", "fiscal_years", "journals", "exchange_rates", "opening_balances"),
     aliases={"en": ("Entries", "General journal"), "fr": ("Écritures", "Écritures comptables"),
              "es": ("Asientos", "Libro diario"), "fa": ("اسناد", "اسناد حسابداری")},
 )
@@ -386,12 +725,12 @@ JOURNAL_ENTRIES = Schema(
 OPENING_BALANCES = Schema(
     name="opening_balances", sheet=N_("Opening balances"), label=N_("Opening balances at a date"),
     columns=OPENING_COLUMNS, key=("date",), group_by="date",
-    validate=validate_openings, write=write_openings, order=150,
+    validate=validate_openings, write=write_openings, order=150, after=("accounts", "fiscal_years", "journals"),
     aliases={"en": ("Opening",), "fr": ("Soldes d'ouverture", "À-nouveaux"),
              "es": ("Saldos iniciales", "Saldos de apertura"), "fa": ("مانده‌های افتتاحیه", "تراز افتتاحیه")},
 )
 
 
 def excel_schemas() -> list[Schema]:
-    return [OPENING_BALANCES, JOURNAL_ENTRIES]
+    return [JOURNALS, EXCHANGE_RATES, OPENING_BALANCES, JOURNAL_ENTRIES]
 

@@ -8,6 +8,10 @@ French account class) and journals the organization lacks, posts each entry (Jou
 EcritureNum) through the ledger service with an idempotency key — importing a file twice
 posts nothing the second time — and compares the file's trial balance with the books'.
 Nothing is written unless the whole file is valid.
+
+Foreign amounts (Montantdevise, Idevise) are posted on their lines. Auxiliary accounts
+(CompAuxNum, CompAuxLib) have no partner to go to yet: they are kept in the line's label, and
+counted in the report; lettering (EcritureLet, DateLet) is not imported, and counted too.
 """
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ from core.chart import CODE_RE, Account, AccountSubtype, AccountType, create_acc
 from core.db import require_tenant
 from core.errors import FieldError, ValidationError
 from core.i18n import N_
-from core.money import digits
+from core.money import digits, is_known_currency
 from core.tenancy import current_organization
 from plugins.accounting.models import EntryState, Journal, JournalEntry, JournalKind, JournalLine
 from plugins.accounting.reports import trial_balance
@@ -259,6 +263,8 @@ class FecReport:
     accounts_created: tuple[CreatedAccount, ...]
     journals_created: tuple[str, ...]
     comparison: tuple[ComparisonRow, ...] = field(default_factory=tuple)
+    auxiliary_lines: int = 0  # lines whose CompAuxNum went into their label
+    lettered_lines: int = 0  # lines whose EcritureLet was not imported
 
     @property
     def differences(self) -> tuple[ComparisonRow, ...]:
@@ -317,7 +323,45 @@ def _check(fec: FecFile, groups: dict[tuple[str, str], list[FecLine]], currency:
             if line.account not in accounts and not CODE_RE.match(line.account):
                 errors.append(FieldError("CompteNum", N_("Line %(line)s: %(code)s is not a valid account code."),
                                          {"line": line.line, "code": line.account}, line.line))
+            errors.extend(_foreign_problems(line, currency))
     return errors
+
+
+def _foreign(line: FecLine, currency: str) -> tuple[str, Decimal] | None:
+    """The line's foreign currency and signed amount, when it has one (the file writes it unsigned;
+    it takes the sign of the line). A zero, or the books' own currency, is no foreign amount."""
+    if not line.currency or line.currency == currency or not line.amount_currency:
+        return None
+    amount = abs(line.amount_currency)
+    return line.currency, amount if line.debit - line.credit >= 0 else -amount
+
+
+def _foreign_problems(line: FecLine, currency: str) -> list[FieldError]:
+    if line.amount_currency and not line.currency:
+        return [FieldError("Idevise", N_("Line %(line)s: Montantdevise %(value)s has no currency (Idevise)."),
+                           {"line": line.line, "value": str(line.amount_currency)}, line.line)]
+    if line.currency and line.currency != currency and not is_known_currency(line.currency):
+        return [FieldError("Idevise", N_("Line %(line)s: %(currency)s is not a currency code."),
+                           {"line": line.line, "currency": line.currency}, line.line)]
+    foreign = _foreign(line, currency)
+    if foreign is not None and foreign[1] != foreign[1].quantize(Decimal(1).scaleb(-digits(foreign[0]))):
+        return [FieldError("Montantdevise", N_("Line %(line)s: %(column)s has more decimals than %(currency)s allows."),
+                           {"line": line.line, "column": "Montantdevise", "currency": foreign[0]}, line.line)]
+    return []
+
+
+def _line_label(line: FecLine) -> str:
+    """EcritureLib, and the auxiliary account after it (cut from the text, never from the account)."""
+    if not line.aux_num:
+        return line.label[:200]
+    aux = f" [{line.aux_num}{' ' + line.aux_lib if line.aux_lib else ''}]"[:200]
+    return line.label[:200 - len(aux)] + aux
+
+
+def _line_input(line: FecLine, currency: str) -> LineInput:
+    foreign = _foreign(line, currency)
+    return LineInput(line.account, line.debit - line.credit, _line_label(line),
+                     foreign[0] if foreign else None, foreign[1] if foreign else None)
 
 
 def _file_balances(fec: FecFile) -> dict[str, list[Decimal]]:
@@ -402,7 +446,7 @@ def import_fec(session: Session, data: bytes, *, dry_run: bool = False, actor: A
                       key=lambda group: (groups[group][0].date, groups[group][0].line))
         entries = [EntryInput(
             journal=group[0], date=groups[group][0].date,
-            lines=[LineInput(line.account, line.debit - line.credit, line.label[:200]) for line in groups[group]],
+            lines=[_line_input(line, currency) for line in groups[group]],
             label=(groups[group][0].label or group[1])[:200], reference=groups[group][0].piece_ref[:64],
             idempotency_key=keys[group]) for group in todo]
         if entries:
@@ -416,7 +460,9 @@ def import_fec(session: Session, data: bytes, *, dry_run: bool = False, actor: A
     report = FecReport(dry_run=dry_run, date_from=span[0] if span else None, date_to=span[1] if span else None,
                        lines=len(fec.lines), entries_posted=len(entries),
                        entries_unchanged=len(groups) - len(entries), accounts_created=tuple(created),
-                       journals_created=tuple(new_journals), comparison=comparison)
+                       journals_created=tuple(new_journals), comparison=comparison,
+                       auxiliary_lines=sum(1 for line in fec.lines if line.aux_num),
+                       lettered_lines=sum(1 for line in fec.lines if line.lettering))
     if dry_run:
         savepoint.rollback()
     else:

@@ -46,6 +46,12 @@ def fec_import(ctx: Context, file: Path, org: str, dry_run: bool) -> None:
         click.echo(t(N_("Journal created: %(code)s."), code=journal))
     click.echo(t(N_("%(posted)s entries posted, %(unchanged)s already imported."),
                  posted=report.entries_posted, unchanged=report.entries_unchanged))
+    if report.auxiliary_lines:
+        click.echo(t(N_("%(count)s lines name an auxiliary account (CompAuxNum): it is kept in their label."),
+                     count=report.auxiliary_lines))
+    if report.lettered_lines:
+        click.echo(t(N_("%(count)s lines are lettered (EcritureLet): lettering is not imported."),
+                     count=report.lettered_lines))
     click.echo(t(N_("Migration comparison (file / books): %(count)s accounts, %(differences)s differences."),
                  count=len(report.comparison), differences=len(report.differences)))
     for row in report.comparison:

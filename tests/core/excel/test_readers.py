@@ -196,3 +196,29 @@ def test_empty_rows_keep_the_row_numbers_of_the_sheet(tmp_path):
     table = read_table(tmp_path / "gaps.xlsx")
     assert (table.header_row, table.headers) == (3, (None, "Code", "Name"))
     assert table.rows == [(6, (None, "1", "Bank"))]
+
+
+def test_a_plain_xlsx_is_read_by_calamine_and_anything_unusual_by_openpyxl_with_defusedxml(tmp_path):
+    """calamine reads plain workbooks fast; a DTD, or a cell beyond the limits (calamine would
+    allocate the whole rectangle up to it), sends the file to openpyxl's guarded reader."""
+    plain = xlsx(tmp_path / "plain.xlsx", [["Code", "Name"], ["1", "Bank"]])
+    with open_source(plain) as source:
+        assert source.engine == "calamine" and list(source.rows("Sheet1")) == [(1, ("Code", "Name")), (2, ("1", "Bank"))]
+    with open_source(billion_laughs(tmp_path / "laughs.xlsx")) as source:
+        assert source.engine == "openpyxl"
+    far = xlsx(tmp_path / "far.xlsx", [["Code", "Name"], ["1", "Bank"]])
+    replace_entry(far, SHEET, lambda archive: archive.writestr(SHEET, (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>Code</t></is></c></row>'
+        '<row r="900000"><c r="XFD900000" t="inlineStr"><is><t>x</t></is></c></row></sheetData></worksheet>')))
+    with open_source(far) as source, pytest.raises(WorkbookRefused) as refused:
+        assert source.engine == "openpyxl"
+        list(source.rows("Sheet1"))
+    assert "more than" in refused.value.translate("en")
+    # An entity used without any DTD: calamine's parser knows no such entity and stops.
+    undeclared = xlsx(tmp_path / "undeclared.xlsx", [["Code", "Name"]])
+    replace_entry(undeclared, SHEET, lambda archive: archive.writestr(SHEET, BILLION_LAUGHS.split(b"]>")[1]))
+    with open_source(undeclared) as source, pytest.raises(WorkbookRefused) as refused:
+        assert source.engine == "calamine"
+        list(source.rows("Sheet1"))
+    assert refused.value.translate("en") == "The workbook declares XML entities, which are refused for safety."

@@ -11,6 +11,7 @@ from core import hookimpl
 from core.errors import PluginConfigurationError, PluginDisabled
 from core.excel import Column, ColumnType, ImportCounts, Schema, export_workbook, get_schema, import_file
 from core.excel import registered_schemas, schemas
+from core.excel.schema import dependency_order
 from core.plugins import PluginManifest, enable_plugin, get_registry, load_plugins, reset_registry
 from tests.conftest import make_org
 from tests.core.excel.helpers import xlsx
@@ -19,11 +20,12 @@ from tests.core.excel.helpers import xlsx
 def test_register_excel_schemas_collects_every_plugins_schemas_attributed_to_it():
     """comptoir_register_excel_schemas: the kernel, accounting and the example each register theirs."""
     found = registered_schemas()
-    assert list(found) == ["accounts", "example_notes", "products", "partners", "opening_balances",
-                           "journal_entries"]
+    assert list(found) == ["accounts", "fiscal_years", "journals", "exchange_rates", "example_notes",
+                           "products", "partners", "opening_balances", "journal_entries"]
     assert {name: s.plugin for name, s in found.items()} == {
-        "accounts": "core", "example_notes": "example", "products": "accounting", "partners": "accounting",
-        "opening_balances": "accounting", "journal_entries": "accounting"}
+        "accounts": "core", "fiscal_years": "core", "example_notes": "example", "opening_balances": "accounting",
+        "journal_entries": "accounting", "journals": "accounting", "exchange_rates": "accounting",
+        "products": "accounting", "partners": "accounting"}
     callers = get_registry().pm.hook.comptoir_register_excel_schemas.get_hookimpls()
     assert {impl.plugin_name for impl in callers} >= {"core", "accounting", "example"}
 
@@ -32,8 +34,8 @@ def test_an_organization_is_offered_only_its_enabled_plugins_schemas(database, t
     org = make_org(database, "Plain", chart="example_tiny")
     notes = xlsx(tmp_path / "notes.xlsx", [["Compte", "Texte"], ["100", "checked monthly"]], title="Notes")
     with database.transaction(org.id) as session:
-        assert [s.name for s in schemas(session)] == ["accounts", "products", "partners", "opening_balances",
-                                                      "journal_entries"]
+        assert [s.name for s in schemas(session)] == ["accounts", "fiscal_years", "journals", "exchange_rates",
+                                                      "products", "partners", "opening_balances", "journal_entries"]
         with pytest.raises(PluginDisabled):
             get_schema(session, "example_notes")
         with pytest.raises(PluginDisabled):
@@ -78,3 +80,22 @@ def test_a_schema_is_checked_when_it_is_declared():
                write=lambda *a: ImportCounts())
     with pytest.raises(PluginConfigurationError, match="lists no choices"):
         Column("kind", "Kind", ColumnType.CHOICE)
+
+
+def _schema(name: str, order: int = 100, after: tuple[str, ...] = ()) -> Schema:
+    def write(session, records, context):  # noqa: ANN001, ANN202
+        return ImportCounts()
+
+    return Schema(name=name, sheet=name, label=name, columns=(Column("code", "Code", ColumnType.CODE),),
+                  key=("code",), write=write, order=order, after=after)
+
+
+def test_schemas_come_after_those_they_wait_for_whatever_their_order():
+    entries = _schema("entries", order=1, after=("accounts", "years", "not_installed"))
+    accounts, years = _schema("accounts", order=50), _schema("years", order=60, after=("accounts",))
+    notes = _schema("notes", order=5)
+    assert [s.name for s in dependency_order([entries, years, notes, accounts])] == [
+        "notes", "accounts", "years", "entries"]
+    with pytest.raises(PluginConfigurationError) as raised:
+        dependency_order([_schema("a", after=("b",)), _schema("b", after=("a",)), notes])
+    assert raised.value.params == {"schemas": "a, b"}

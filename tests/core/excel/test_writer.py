@@ -8,12 +8,14 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+from openpyxl.utils import get_column_letter
 
 from sqlalchemy import select
 
 from core.chart import create_account
 from core.errors import ValidationError
-from core.excel import export_workbook, get_schema, import_file, read_table, schemas, template_workbook
+from core.excel import ColumnType, export_workbook, get_schema, import_file, read_table, registered_schemas, schemas
+from core.excel import template_workbook
 from core.i18n import translate
 from plugins.accounting.models import JournalLine
 from plugins.accounting.services import EntryInput, credit, debit, post_entries
@@ -36,10 +38,14 @@ def test_export_writes_typed_cells_frozen_headers_and_widths(database, books, tm
     with database.transaction(books.id) as session:
         path = export_workbook(session, tmp_path / "all.xlsx", schemas(session))
     workbook = openpyxl.load_workbook(path)
-    assert workbook.sheetnames == ["Accounts", "Products", "Partners", "Journal entries"]  # opening balances: import-only
+    # opening balances are import-only
+    assert workbook.sheetnames == ["Accounts", "Fiscal years", "Journals", "Exchange rates", "Products", "Partners",
+                                  "Journal entries"]
     entries = workbook["Journal entries"]
     assert [c.value for c in entries[1]] == ["Reference", "Date", "Journal", "Account", "Label", "Debit", "Credit",
-                                             "Currency", "Amount in currency"]
+                                             "Currency", "Amount in currency", "Number", "Entry label",
+                                             "Document reference", "External id", "Reversal of"]
+    assert entries["J2"].value == 1 and entries["K2"].value == "Invoice" and entries["E2"].value is None
     assert entries.freeze_panes == "A2" and entries[1][0].font.b
     date, amount = entries["B2"], entries["F2"]
     assert date.value == dt.datetime(2026, 2, 3) and date.is_date and date.number_format == "yyyy-mm-dd"
@@ -49,6 +55,7 @@ def test_export_writes_typed_cells_frozen_headers_and_widths(database, books, tm
     accounts = workbook["Accounts"]
     assert accounts["A2"].data_type == "s" and accounts["A2"].value == "1"  # codes stay text
     assert {c.value for c in accounts["G"][1:]} >= {True, False}  # booleans are booleans
+    assert {c.value for c in accounts["K"][1:]} == {False} and accounts["J1"].value == "Default for"
 
 
 def test_text_that_looks_like_a_formula_comes_back_as_the_same_text(database, books, tmp_path):
@@ -59,7 +66,7 @@ def test_text_that_looks_like_a_formula_comes_back_as_the_same_text(database, bo
     with zipfile.ZipFile(path) as archive:
         sheet = archive.read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in sheet and "<f " not in sheet  # no formula cell anywhere
-    labels = {c.value: c for c in openpyxl.load_workbook(path).active["E"][1:]}
+    labels = {c.value: c for c in openpyxl.load_workbook(path).active["E"][1:] if c.value is not None}
     assert all(cell.data_type == "s" for cell in labels.values())
     assert labels["=1+2"].quotePrefix and labels["@SUM(A1:A2)"].quotePrefix and not labels["plain"].quotePrefix
     read = [row[4] for _number, row in read_table(path).rows][2:]  # after the invoice's two lines
@@ -110,3 +117,21 @@ def test_amounts_keep_the_currency_digits(database, tmp_path):
     cell = openpyxl.load_workbook(path).active["F2"]
     assert (cell.value, cell.number_format) == (1500, "#,##0")
     assert read_table(path).rows[0][1][5] == 1500 and isinstance(Decimal(1500), Decimal)
+
+
+@pytest.mark.parametrize("name", sorted(registered_schemas()))
+def test_every_schema_has_a_template_with_an_example_row_and_data_validation(name, tmp_path):
+    """The kernel's, accounting's and the example plugin's schemas, the new ones too."""
+    schema = registered_schemas()[name]
+    sheet = openpyxl.load_workbook(template_workbook(schema, "fr", tmp_path / f"{name}.xlsx")).active
+    headers = [c.value for c in sheet[1]]
+    assert headers == [translate(c.label, "fr") for c in schema.columns]
+    example = {column.key: sheet.cell(row=2, column=index).value
+               for index, column in enumerate(schema.columns, start=1)}
+    missing = [c.key for c in schema.columns if c.required and example[c.key] is None and not c.option]
+    assert missing == [] and any(value is not None for value in example.values())
+    checked = {str(rule.sqref) for rule in sheet.data_validations.dataValidation}
+    typed = {f"{get_column_letter(index)}2:{get_column_letter(index)}5000"
+             for index, column in enumerate(schema.columns, start=1)
+             if column.type not in (ColumnType.TEXT, ColumnType.CODE, ColumnType.BOOLEAN)}
+    assert checked == typed  # dates, numbers, whole numbers and choices; the notes have only text

@@ -105,6 +105,7 @@ def comptoir_register_rate_providers() -> list[RateProvider]:
 
 def _validate_notes(session: Session, records: Sequence[Record], context: ImportContext) -> list[FieldError]:
     codes = set(session.scalars(select(Account.code)))
+    codes.update(str(r.key[0]) for r in context.incoming.get("accounts", ()))  # the workbook's accounts sheet
     return [FieldError("account", N_("There is no account %(code)s."), {"code": r["account"]}, r.first.number)
             for r in records if r["account"] not in codes]
 
@@ -129,9 +130,12 @@ def _export_notes(session: Session) -> list[dict[str, object]]:
 
 NOTES = Schema(
     name="example_notes", sheet=N_("Notes"), label=N_("Notes on accounts"),
-    columns=(Column("account", N_("Account"), ColumnType.CODE, required=True, aliases={"fr": ("Compte",)}),
-             Column("text", N_("Note"), ColumnType.TEXT, required=True, aliases={"fr": ("Texte",)})),
+    columns=(Column("account", N_("Account"), ColumnType.CODE, required=True, example="100",
+                    aliases={"fr": ("Compte",)}),
+             Column("text", N_("Note"), ColumnType.TEXT, required=True, example="Checked every month",
+                    aliases={"fr": ("Texte",)})),
     key=("account", "text"), validate=_validate_notes, write=_write_notes, export=_export_notes,
+    after=("accounts",),
 )
 
 

@@ -214,3 +214,44 @@ def test_cli_import_and_export(database, comptoir, tmp_path: Path) -> None:  # n
     code, out, err = comptoir("fec", "import", str(bad), "--org", org.code)
     assert code == 1
     assert "Lines 2" in err and "not balanced" in err and "Nothing was imported" in err
+
+
+FOREIGN = "\n".join([
+    HEADER,
+    "VE|Ventes|VE1|20260310|41100000|Clients|C001|Dupont SA|F1|20260310|Facture F1|120,00|0,00|AA|20260320|20260310|130,00|USD",
+    "VE|Ventes|VE1|20260310|706|Prestations|||F1|20260310|Facture F1|0,00|120,00|||20260310||",
+    "BQ|Banque|BQ1|20260320|51200000|Banque|||R1|20260320|Règlement F1|120,00|0,00|||20260320|0,00|EUR",
+    "BQ|Banque|BQ1|20260320|41100000|Clients|C001||R1|20260320|Règlement F1|0,00|120,00|AA|20260320|20260320|130,00|usd",
+]).encode()
+
+
+def test_foreign_amounts_and_auxiliary_accounts_are_kept_and_lettering_is_reported(database) -> None:  # noqa: ANN001
+    from plugins.accounting.models import JournalLine
+
+    org = _org(database)
+    with database.transaction(org.id) as session:
+        report = import_fec(session, FOREIGN)
+        assert report.auxiliary_lines == 2 and report.lettered_lines == 2 and report.differences == ()
+        lines = {(line.amount, line.currency, line.amount_currency, line.label)
+                 for line in session.scalars(select(JournalLine))}
+        assert lines == {(12000, "USD", 13000, "Facture F1 [C001 Dupont SA]"), (-12000, None, None, "Facture F1"),
+                         (12000, None, None, "Règlement F1"), (-12000, "USD", -13000, "Règlement F1 [C001]")}
+        exported = export_fec(session, *YEAR).decode().splitlines()
+    assert {tuple(row.split("|")[-2:]) for row in exported[1:]} == {("130,00", "USD"), ("", "")}
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("VE|Ventes|VE1|20260310|706|P|||F1|20260310|F|0,00|120,00|||20260310|5,00|",
+     "Line 3: Montantdevise 5.00 has no currency (Idevise)."),
+    ("VE|Ventes|VE1|20260310|706|P|||F1|20260310|F|0,00|120,00|||20260310|5,00|XYZ",
+     "Line 3: XYZ is not a currency code."),
+    ("VE|Ventes|VE1|20260310|706|P|||F1|20260310|F|0,00|120,00|||20260310|5,001|USD",
+     "Line 3: Montantdevise has more decimals than USD allows."),
+])
+def test_foreign_amounts_the_books_cannot_take_are_refused(database, line, message) -> None:  # noqa: ANN001
+    data = "\n".join([HEADER, "VE|Ventes|VE1|20260310|41100000|Clients|||F1|20260310|F|120,00|0,00|||20260310||",
+                      line]).encode()
+    org = _org(database)
+    with database.transaction(org.id) as session, pytest.raises(ValidationError) as refused:
+        import_fec(session, data)
+    assert [e.translate("en") for e in refused.value.errors] == [message]
