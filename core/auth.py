@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit
 from core.config import PasswordPolicy, Settings
-from core.db import BigInt, Base, Timestamp, set_tenant, tenant_id, utcnow
+from core.db import BigInt, Base, Timestamp, tenant, utcnow
 from core.errors import ComptoirError, FieldError, NotFound, ValidationError
 from core.i18n import N_, translate
 from core.security import User, authenticate, find_user, membership, set_password, verify_password
@@ -88,7 +88,6 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hint: Mapped[str] = mapped_column(String(16))  # the first characters, to recognize it in a list
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
-    last_used_at: Mapped[Timestamp | None]
     revoked_at: Mapped[Timestamp | None]
 
 
@@ -143,10 +142,9 @@ def sign_in(session: Session, email: str, password: str, *, address: str, user_a
 
 def record_sign_in(session: Session, user: User, org_id: int, *, address: str) -> None:
     """The sign-in in the audit log of the organization the user lands in."""
-    previous = tenant_id(session)
-    set_tenant(session, org_id)
-    audit.record(session, "user.signed_in", target=user.email, actor=user, address=address)
-    set_tenant(session, previous)
+    with tenant(session, org_id):
+        audit.record(session, "user.signed_in", target=user.email, actor=user, address=address)
+        session.flush()
 
 
 def login_attempts(session: Session, email: str, limit: int = 50) -> list[LoginAttempt]:
@@ -284,10 +282,9 @@ def create_api_token(session: Session, user: User, org_id: int, name: str) -> tu
                    hint=secret[:10])
     session.add(row)
     session.flush()
-    previous = tenant_id(session)
-    set_tenant(session, org_id)
-    audit.record(session, "api_token.created", target=row.name, actor=user, hint=row.hint)
-    set_tenant(session, previous)
+    with tenant(session, org_id):
+        audit.record(session, "api_token.created", target=row.name, actor=user, hint=row.hint)
+        session.flush()
     return row, secret
 
 
@@ -302,10 +299,9 @@ def revoke_api_token(session: Session, user: User, token_id: int) -> ApiToken:
     if row is None:
         raise NotFound(N_("There is no token %(id)s."), id=token_id)
     row.revoked_at = utcnow()
-    previous = tenant_id(session)
-    set_tenant(session, row.org_id)
-    audit.record(session, "api_token.revoked", target=row.name, actor=user, hint=row.hint)
-    set_tenant(session, previous)
+    with tenant(session, row.org_id):
+        audit.record(session, "api_token.revoked", target=row.name, actor=user, hint=row.hint)
+        session.flush()
     return row
 
 
