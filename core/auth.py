@@ -266,6 +266,13 @@ class TokenIdentity:
     token_id: int
 
 
+def user_by_email(session: Session, email: str) -> User:
+    user = find_user(session, email)
+    if user is None:
+        raise NotFound(N_("No user has the email %(email)s."), email=email)
+    return user
+
+
 def create_api_token(session: Session, user: User, org_id: int, name: str) -> tuple[ApiToken, str]:
     """A token for ``user`` in organization ``org_id`` (a member there). Returns the row and the
     token in clear — shown once, never stored."""

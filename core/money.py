@@ -9,7 +9,6 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import cache
 
-from babel import Locale
 from babel.numbers import format_currency, format_decimal, get_currency_precision, list_currencies
 from moneyed import Money
 
