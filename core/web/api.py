@@ -210,8 +210,11 @@ ID_PARAM = {"type": "integer", "minimum": 1}
 
 
 def obj(properties: Mapping[str, Any], required: Sequence[str] | None = None) -> dict[str, Any]:
-    return {"type": "object", "properties": dict(properties),
-            "required": list(properties) if required is None else list(required)}
+    wanted = list(properties) if required is None else list(required)
+    schema: dict[str, Any] = {"type": "object", "properties": dict(properties)}
+    if wanted:  # OpenAPI 3.0 refuses an empty list
+        schema["required"] = wanted
+    return schema
 
 
 def array(items: Mapping[str, Any]) -> dict[str, Any]:

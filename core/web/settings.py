@@ -208,14 +208,17 @@ def lock_period(period_id: int, action: str) -> Response:
 @bp.route("/tokens")
 @requires(SIGNED_IN)
 def tokens() -> str:
-    shown = session.pop("new_token", None)
-    return render_template("tokens.html", tokens=api_tokens_of(g.db, g.user), new_token=shown,
+    return _tokens_page(None)
+
+
+def _tokens_page(new_token: str | None) -> str:
+    return render_template("tokens.html", tokens=api_tokens_of(g.db, g.user), new_token=new_token,
                            crumbs=[(t(N_("API tokens")), None)])
 
 
 @bp.route("/tokens", methods=["POST"])
 @requires(SIGNED_IN)
-def create_token() -> Response:
+def create_token() -> str | Response:
     if g.membership is None:
         abort(404)
     try:
@@ -223,8 +226,7 @@ def create_token() -> Response:
     except ComptoirError as error:
         return _refused(error, "settings.tokens")
     g.db.commit()
-    session["new_token"] = secret  # shown once on the next page, never stored in clear
-    return redirect(url_for("settings.tokens"))
+    return _tokens_page(secret)  # shown once, in this answer only: never in a cookie, never stored
 
 
 @bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
