@@ -82,3 +82,14 @@ def format_money(money: Money, locale: str | None = None) -> str:
 def format_number(value: Decimal | int, locale: str | None = None) -> str:
     loc = normalize_locale(locale)
     return native_digits(format_decimal(value, locale=loc, numbering_system="default"), loc)
+
+
+def format_amount(amount: Decimal, currency: str, locale: str | None = None) -> str:
+    """An amount with its currency's decimals but no symbol, for columns of figures:
+    ``1,500.00`` (en), ``1 500,00`` (fr), ``۱٬۵۰۰٫۰۰`` (fa), ``1 500`` for JPY."""
+    loc = normalize_locale(locale)
+    places = digits(currency)
+    pattern = "#,##0" + ("." + "0" * places if places else "")
+    text = format_decimal(quantize(Decimal(amount), currency), format=pattern, locale=loc,
+                          numbering_system="default")
+    return native_digits(text, loc)

@@ -164,6 +164,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     app.add_template_filter(_money_filter, "money")
     app.add_template_filter(_number_filter, "number")
+    app.add_template_filter(_amount_filter, "amount")
     app.add_template_filter(_day_filter, "day")
     app.add_template_filter(lambda text: native_digits(str(text), g.get("locale")), "digits")
     return app
@@ -209,6 +210,12 @@ def _money_filter(amount: Decimal | int | None, currency: str | None = None) -> 
     if currency is None:
         return format_number(Decimal(amount), g.get("locale"))
     return format_money(Money(amount, currency), g.get("locale"))
+
+
+def _amount_filter(value: Decimal | None, currency: str) -> str:
+    from core.money import format_amount
+
+    return "" if value is None else format_amount(value, currency, g.get("locale"))
 
 
 def _number_filter(value: Decimal | int | None) -> str:

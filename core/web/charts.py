@@ -37,8 +37,12 @@ def _ticks(low: Decimal, high: Decimal) -> list[Decimal]:
 
 
 def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series],
-              format_value: Callable[[Decimal], str], format_label: Callable[[str], str] = str) -> Markup:
-    """Grouped vertical bars, one group per label, a zero line when values go negative."""
+              format_value: Callable[[Decimal], str], format_axis: Callable[[Decimal], str] | None = None,
+              format_label: Callable[[str], str] = str) -> Markup:
+    """Grouped vertical bars, one group per label, a zero line when values go negative.
+
+    ``format_value`` writes a bar's value (its tooltip), ``format_axis`` the axis ticks."""
+    format_axis = format_axis or format_value
     values = [v for s in series for v in s.values] or [Decimal(0)]
     high, low = max(max(values), Decimal(0)), min(min(values), Decimal(0))
     if high == low:
@@ -54,7 +58,7 @@ def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series],
              f'aria-label="{escape(title)}"><title>{escape(title)}</title>']
     for tick in ticks:
         parts.append(f'<line class="axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(tick):.1f}" y2="{y(tick):.1f}"/>'
-                     f'<text x="{LEFT - 4}" y="{y(tick) + 4:.1f}" text-anchor="end">{escape(format_value(tick))}</text>')
+                     f'<text x="{LEFT - 4}" y="{y(tick) + 4:.1f}" text-anchor="end">{escape(format_axis(tick))}</text>')
     group_w = plot_w / max(len(labels), 1)
     bar_w = group_w * 0.8 / max(len(series), 1)
     for index, label in enumerate(labels):

@@ -68,7 +68,8 @@ def dashboard() -> str:
     data = figures(g.db)
     labels = [m.period for m in data.months]
 
-    short = _compact
+    def money(value: Decimal) -> str:
+        return format_money(Money(value, data.currency), g.locale)
 
     def digits_of(label: str) -> str:
         from core.i18n import native_digits
@@ -77,13 +78,13 @@ def dashboard() -> str:
 
     cash_chart = bar_chart(t(N_("Cash position")), labels,
                            [Series(t(N_("Bank and cash")), "bar-a", [m.cash for m in data.months])],
-                           short, digits_of)
+                           money, _compact, digits_of)
     result_chart = bar_chart(t(N_("Monthly income and expenses")), labels,
                              [Series(t(N_("Income")), "bar-a", [m.income for m in data.months]),
                               Series(t(N_("Expenses")), "bar-b", [m.expense for m in data.months])],
-                             short, digits_of)
+                             money, _compact, digits_of)
     return render_template("accounting/dashboard.html", data=data, cash_chart=cash_chart, result_chart=result_chart,
-                           format_money=lambda value: format_money(Money(value, data.currency), g.locale),
+                           format_money=money,
                            crumbs=[(t(N_("Dashboard")), None)])
 
 
@@ -143,7 +144,7 @@ def new_entry() -> Any:
 
 def _parse_entry(form: Any) -> Any:
     """The form's entry as a service input, or every problem at once."""
-    from core.excel.parsing import parse_decimal
+    from core.excel.parsing import NotParsed, parse_decimal
     from plugins.accounting.services import EntryInput, LineInput
 
     problems: list[FieldError] = []
@@ -162,7 +163,7 @@ def _parse_entry(form: Any) -> Any:
         for text in (debit, credit):
             try:
                 amounts.append(parse_decimal(text, g.locale) if text.strip() else Decimal(0))
-            except ComptoirError:
+            except NotParsed:
                 problems.append(FieldError("lines", N_("Line %(line)s: %(value)s is not an amount."),
                                            {"line": number, "value": text}, number))
                 amounts.append(Decimal(0))
