@@ -70,8 +70,11 @@ def smtp_server() -> Iterator[tuple[Inbox, int]]:
 @contextmanager
 def serving(app: Any) -> Iterator[str]:
     """The app behind a real HTTP server on a free loopback port; yields its base URL."""
+    import logging
+
     from werkzeug.serving import make_server
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     server = make_server("127.0.0.1", free_port(), app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
