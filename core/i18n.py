@@ -91,9 +91,18 @@ def native_digits(text: str, locale: str | None) -> str:
 
 
 def format_day(day: dt.date, locale: str | None = None, form: str = "medium") -> str:
-    """A date in the user's language: ``24 nov. 2026`` (fr), ``Nov 24, 2026`` (en), Persian digits in fa."""
+    """A date in the user's language: ``24 nov. 2026`` (fr), ``Nov 24, 2026`` (en); in Persian,
+    in the solar Hijri calendar with Persian digits (``۳ آذر ۱۴۰۵``). Dates are stored
+    Gregorian: the calendar is only how they are shown."""
     loc = normalize_locale(locale)
-    return native_digits(format_date(day, form, locale=loc), loc)
+    if loc == "fa":
+        import jdatetime
+
+        solar = jdatetime.date.fromgregorian(date=day, locale="fa_IR")
+        text = solar.strftime("%Y/%m/%d" if form == "short" else "%-d %B %Y")
+    else:
+        text = format_date(day, form, locale=loc)
+    return native_digits(text, loc)
 
 
 def translate(msgid: str, locale: str | None = None, /, **params: Any) -> str:

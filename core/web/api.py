@@ -122,7 +122,7 @@ class Fields:
     def _problem(self, name: str, msgid: str, **params: Any) -> None:
         self.problems.append(FieldError(self.prefix + name, msgid, params))
 
-    def text(self, name: str, *, required: bool = True, default: str = "") -> str:
+    def string(self, name: str, *, required: bool = True, default: str = "") -> str:
         value = self.data.get(name)
         if value is None or value == "":
             if required:
@@ -161,7 +161,7 @@ class Fields:
     def date(self, name: str, *, required: bool = True) -> Any:
         import datetime as dt
 
-        value = self.text(name, required=required)
+        value = self.string(name, required=required)
         if not value:
             return None
         try:
@@ -348,11 +348,11 @@ def create_account() -> dict[str, Any]:
     from core.chart import create_account as create
 
     fields = Fields(json_body())
-    code, name = fields.text("code"), fields.text("name")
-    kind = fields.text("type", required=False) or None
-    subtype = fields.text("subtype", required=False, default="general")
-    parent = fields.text("parent", required=False) or None
-    currency = fields.text("currency", required=False) or None
+    code, name = fields.string("code"), fields.string("name")
+    kind = fields.string("type", required=False) or None
+    subtype = fields.string("subtype", required=False, default="general")
+    parent = fields.string("parent", required=False) or None
+    currency = fields.string("currency", required=False) or None
     reconcilable, header = fields.boolean("reconcilable"), fields.boolean("header")
     tags = fields.data.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):

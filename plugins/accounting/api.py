@@ -100,10 +100,10 @@ def _entry_input(data: dict[str, Any]) -> Any:
     from plugins.accounting.services import EntryInput, LineInput
 
     fields = Fields(data)
-    journal, day = fields.text("journal"), fields.date("date")
-    label = fields.text("label", required=False)
-    reference = fields.text("reference", required=False)
-    key = fields.text("idempotency_key", required=False) or None
+    journal, day = fields.string("journal"), fields.date("date")
+    label = fields.string("label", required=False)
+    reference = fields.string("reference", required=False)
+    key = fields.string("idempotency_key", required=False) or None
     raw_lines = data.get("lines")
     lines = []
     if not isinstance(raw_lines, list) or len(raw_lines) < 2:
@@ -115,12 +115,12 @@ def _entry_input(data: dict[str, Any]) -> Any:
                                               {"field": f"lines[{number}]"}, number))
             continue
         line = Fields(raw, prefix=f"lines[{number}].")
-        account = line.text("account")
+        account = line.string("account")
         debit, credit = line.decimal("debit") or Decimal(0), line.decimal("credit") or Decimal(0)
-        currency = line.text("currency", required=False) or None
+        currency = line.string("currency", required=False) or None
         foreign = line.decimal("amount_currency", required=currency is not None)
         fields.problems.extend(line.problems)
-        lines.append(LineInput(account, debit - credit, line.text("label", required=False), currency, foreign))
+        lines.append(LineInput(account, debit - credit, line.string("label", required=False), currency, foreign))
     fields.raise_problems()
     return EntryInput(journal, day, lines, label=label, reference=reference, idempotency_key=key)
 
@@ -160,7 +160,7 @@ def reverse_entry(entry_id: int) -> dict[str, Any]:
     data = request.get_json(silent=True) or {}
     fields = Fields(data if isinstance(data, dict) else {})
     day = fields.date("date", required=False)
-    label = fields.text("label", required=False) or None
+    label = fields.string("label", required=False) or None
     fields.raise_problems()
     reversal = reverse(g.db, entry_id, date=day, label=label, actor=actor())
     g.db.commit()
