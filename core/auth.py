@@ -29,6 +29,7 @@ LOGIN_WINDOW = dt.timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_ADDRESS = 20
 RESET_VALIDITY = dt.timedelta(days=7)
+MAX_RESETS_PER_HOUR = 3  # per user: "forgot password" cannot flood a mailbox
 API_TOKEN_PREFIX = "cpt_"
 
 
@@ -194,15 +195,20 @@ def change_password(session: Session, user: User, current: str, new: str, *, pol
 
 
 def issue_reset_token(session: Session, email: str, *, now: dt.datetime | None = None) -> tuple[User, str] | None:
-    """A new single-use reset token for the user with ``email`` (None: no such active user).
+    """A new single-use reset token for the user with ``email`` (None: no such active user, or
+    ``MAX_RESETS_PER_HOUR`` links were already sent to them within the hour).
 
     Returns the user and the token in clear, to be sent to them; only its digest is stored.
     """
     user = find_user(session, email)
     if user is None or not user.active:
         return None
-    token = secrets.token_urlsafe(32)
     now = now or utcnow()
+    recent = session.scalar(select(func.count()).select_from(PasswordResetToken).where(
+        PasswordResetToken.user_id == user.id, PasswordResetToken.created_at > now - dt.timedelta(hours=1)))
+    if recent >= MAX_RESETS_PER_HOUR:
+        return None
+    token = secrets.token_urlsafe(32)
     session.add(PasswordResetToken(user_id=user.id, token_hash=_digest(token), created_at=now,
                                    expires_at=now + RESET_VALIDITY))
     session.flush()

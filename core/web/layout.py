@@ -66,12 +66,11 @@ class Layout:
 
     @cached_property
     def menu(self) -> list[MenuLink]:
-        links = []
-        for item in visible_menu_items():
-            url = url_for(item.endpoint)
-            links.append(MenuLink(translate(item.label, g.get("locale")), url,
-                                  request.path == url or (url != "/" and request.path.startswith(url))))
-        return links
+        items = [(translate(item.label, g.get("locale")), url_for(item.endpoint)) for item in visible_menu_items()]
+        # The page's own item, or the one whose address is the longest prefix of the page's.
+        matching = [url for _label, url in items if request.path == url or request.path.startswith(url.rstrip("/") + "/")]
+        active = max(matching, key=len, default=None)
+        return [MenuLink(label, url, url == active) for label, url in items]
 
 
 def layout() -> Layout:

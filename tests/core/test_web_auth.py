@@ -188,3 +188,14 @@ def test_a_clerk_sees_no_settings_menu(app, database, org):
     sign_in(client, "clerk@acme.test")
     html = client.get("/").get_data(as_text=True)
     assert "Chart of accounts" in html and "Plugins" not in html and "Fiscal years" not in html
+
+
+def test_reset_links_are_limited_per_hour(database, org, owner):
+    from core.auth import MAX_RESETS_PER_HOUR
+
+    moment = dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)
+    with database.transaction() as session:
+        for minute in range(MAX_RESETS_PER_HOUR):
+            assert issue_reset_token(session, "owner@acme.test", now=moment + dt.timedelta(minutes=minute))
+        assert issue_reset_token(session, "owner@acme.test", now=moment + dt.timedelta(minutes=30)) is None
+        assert issue_reset_token(session, "owner@acme.test", now=moment + dt.timedelta(minutes=61)) is not None

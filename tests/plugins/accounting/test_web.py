@@ -49,7 +49,9 @@ def test_the_dashboard_draws_cash_and_monthly_results(app, books):
 
 def test_an_entry_from_draft_to_posted_to_reversed(app, database, org, owner):
     client, token = signed_in(app, "owner@acme.test")
-    assert "data-add-line" in client.get("/accounting/entries/new").get_data(as_text=True)
+    form_page = client.get("/accounting/entries/new").get_data(as_text=True)
+    assert "data-add-line" in form_page
+    assert re.findall(r'<a href="([^"]+)" aria-current="page">', form_page) == ["/accounting/entries"]
     created = client.post("/accounting/entries/new", data=entry_form(token))
     assert created.status_code == 302
     page = client.get(created.headers["Location"]).get_data(as_text=True)
