@@ -17,6 +17,7 @@ from flask import Flask, abort, g, jsonify, render_template, request, session
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
 from core.config import Settings, load_settings
@@ -58,6 +59,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.config.update(test_config)
     app.extensions["comptoir.settings"] = settings
     app.extensions["comptoir.db"] = database or Database(settings.database_url)
+    # Ids are 64-bit: a larger number in a URL is simply not found, before any database sees it.
+    app.url_map.converters["int"] = ObjectId
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "core.login"
@@ -168,6 +171,18 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_template_filter(_day_filter, "day")
     app.add_template_filter(lambda text: native_digits(str(text), g.get("locale")), "digits")
     return app
+
+
+MAX_ID = 2**63 - 1
+
+
+class ObjectId(IntegerConverter):
+    """``<int:…>`` in every route: 1 to 2⁶³−1 (a BIGINT), anything else does not match (404)."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _plugin_enabled(plugin: str) -> bool:

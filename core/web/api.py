@@ -206,7 +206,7 @@ BOOLEAN = {"type": "boolean"}
 DATE = {"type": "string", "format": "date"}
 AMOUNT = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$", "description": "a decimal amount as text"}
 NULLABLE_STRING = {"type": "string", "nullable": True}
-ID_PARAM = {"type": "integer", "minimum": 1}
+ID_PARAM = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
 
 
 def obj(properties: Mapping[str, Any], required: Sequence[str] | None = None) -> dict[str, Any]:
