@@ -67,10 +67,26 @@ class Layout:
     @cached_property
     def menu(self) -> list[MenuLink]:
         items = [(translate(item.label, g.get("locale")), url_for(item.endpoint)) for item in visible_menu_items()]
-        # The page's own item, or the one whose address is the longest prefix of the page's.
-        matching = [url for _label, url in items if request.path == url or request.path.startswith(url.rstrip("/") + "/")]
-        active = max(matching, key=len, default=None)
+        scores = {url: _closeness(url, request.path) for _label, url in items}
+        best = max((score for score in scores.values() if score is not None), default=None)
+        winners = [url for url, score in scores.items() if score == best]
+        active = winners[0] if best is not None and len(winners) == 1 else None
         return [MenuLink(label, url, url == active) for label, url in items]
+
+
+def _closeness(item_url: str, path: str) -> tuple[int, bool] | None:
+    """How well a menu item's address names the page: the page itself, a page under it, or a
+    sibling (``/accounting/reports/trial-balance`` stands for every report). None: unrelated."""
+    mine = [part for part in item_url.split("/") if part]
+    here = [part for part in path.split("/") if part]
+    common = 0
+    for a, b in zip(mine, here, strict=False):
+        if a != b:
+            break
+        common += 1
+    if common == 0 or common < len(mine) - 1:
+        return None
+    return common, common == len(mine)
 
 
 def layout() -> Layout:
