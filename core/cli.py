@@ -208,6 +208,52 @@ def user_create(ctx: Context, email: str, org: str, role: str, name: str, locale
         click.echo(t(N_("%(email)s is %(role)s of %(org)s."), email=member.email, role=role, org=org))
 
 
+@cli.group()
+def token() -> None:
+    """API tokens: one user's key to one organization's JSON API."""
+
+
+@token.command("create")
+@click.argument("email")
+@org_option
+@click.option("--name", required=True, help="What the token is for (shown in lists).")
+@pass_context
+def token_create(ctx: Context, email: str, org: str, name: str) -> None:
+    """Create a token for EMAIL in ORG and print it (once: only its digest is kept)."""
+    from core.auth import create_api_token, user_by_email
+
+    with ctx.transaction(org) as session:
+        from core.db import require_tenant
+
+        _row, secret = create_api_token(session, user_by_email(session, email), require_tenant(session), name)
+        click.echo(secret)
+
+
+@token.command("list")
+@click.argument("email")
+@pass_context
+def token_list(ctx: Context, email: str) -> None:
+    """The active tokens of EMAIL: id, organization id, name, first characters."""
+    from core.auth import api_tokens_of, user_by_email
+
+    with ctx.transaction() as session:
+        for row in api_tokens_of(session, user_by_email(session, email)):
+            click.echo(f"{row.id}\t{row.org_id}\t{row.name}\t{row.hint}…")
+
+
+@token.command("revoke")
+@click.argument("email")
+@click.argument("token_id", type=int)
+@pass_context
+def token_revoke(ctx: Context, email: str, token_id: int) -> None:
+    """Revoke the token TOKEN_ID of EMAIL."""
+    from core.auth import revoke_api_token, user_by_email
+
+    with ctx.transaction() as session:
+        row = revoke_api_token(session, user_by_email(session, email), token_id)
+        click.echo(t(N_("Token %(name)s revoked."), name=row.name))
+
+
 # --- plugins -------------------------------------------------------------------------------------------
 
 @cli.group()

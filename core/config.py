@@ -33,6 +33,13 @@ class Settings:
     testing: bool = False
     # Cookies only over HTTPS: on behind a TLS proxy (COMPTOIR_SECURE_COOKIES=1).
     secure_cookies: bool = False
+    # Outgoing mail (password reset): COMPTOIR_SMTP_HOST/PORT/USER/PASSWORD/STARTTLS, COMPTOIR_MAIL_FROM.
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "comptoir@localhost"
 
     @property
     def migration_database_url(self) -> str:
@@ -87,6 +94,12 @@ def load_settings(**overrides: object) -> Settings:
         "password_policy": policy,
         "instance_path": instance_path,
         "secure_cookies": _flag("COMPTOIR_SECURE_COOKIES", False),
+        "smtp_host": os.environ.get("COMPTOIR_SMTP_HOST", "localhost"),
+        "smtp_port": int(os.environ.get("COMPTOIR_SMTP_PORT", "25")),
+        "smtp_user": os.environ.get("COMPTOIR_SMTP_USER") or None,
+        "smtp_password": os.environ.get("COMPTOIR_SMTP_PASSWORD") or None,
+        "smtp_starttls": _flag("COMPTOIR_SMTP_STARTTLS", False),
+        "mail_from": os.environ.get("COMPTOIR_MAIL_FROM", "comptoir@localhost"),
     }
     values.update(overrides)
     if "secret_key" not in values:

@@ -6,12 +6,14 @@ no build step. ``pybabel extract/update`` (configured in setup.cfg) maintains th
 """
 from __future__ import annotations
 
+import datetime as dt
 import io
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -75,6 +77,32 @@ def translations_for(locale: str) -> NullTranslations:
         else:
             merged.merge(loaded)  # type: ignore[union-attr]
     return merged or NullTranslations()
+
+
+# babel applies a locale's number symbols but keeps Latin digits; Persian shows its own.
+_NATIVE_DIGITS = {"arabext": str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"),
+                  "arab": str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")}
+
+
+def native_digits(text: str, locale: str | None) -> str:
+    """``text`` with the locale's own digits (``۱۲۳`` in Persian), for display only."""
+    table = _NATIVE_DIGITS.get(Locale.parse(normalize_locale(locale)).default_numbering_system)
+    return text.translate(table) if table else text
+
+
+def format_day(day: dt.date, locale: str | None = None, form: str = "medium") -> str:
+    """A date in the user's language: ``24 nov. 2026`` (fr), ``Nov 24, 2026`` (en); in Persian,
+    in the solar Hijri calendar with Persian digits (``۳ آذر ۱۴۰۵``). Dates are stored
+    Gregorian: the calendar is only how they are shown."""
+    loc = normalize_locale(locale)
+    if loc == "fa":
+        import jdatetime
+
+        solar = jdatetime.date.fromgregorian(date=day, locale="fa_IR")
+        text = solar.strftime("%Y/%m/%d" if form == "short" else "%-d %B %Y")
+    else:
+        text = format_date(day, form, locale=loc)
+    return native_digits(text, loc)
 
 
 def translate(msgid: str, locale: str | None = None, /, **params: Any) -> str:

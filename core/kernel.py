@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 from core import hookimpl
 from core.i18n import N_
-from core.plugins import PluginManifest
+from core.plugins import KERNEL, MenuItem, PluginManifest
 from core.security import BOOKKEEPERS, EVERYONE, MANAGERS, BuiltinRole, Permission
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -27,6 +27,7 @@ CHART_READ = "core.chart.read"
 CHART_WRITE = "core.chart.write"
 AUDIT_READ = "core.audit.read"
 YEAR_REOPEN = "core.fiscal_year.reopen"
+EXCEL_IMPORT = "core.excel.import"
 
 
 @hookimpl
@@ -41,6 +42,18 @@ def comptoir_register_permissions() -> list[Permission]:
         Permission(CHART_WRITE, N_("Change the chart of accounts"), BOOKKEEPERS),
         Permission(AUDIT_READ, N_("Read the audit log"), MANAGERS),
         Permission(YEAR_REOPEN, N_("Reopen a closed fiscal year"), frozenset({BuiltinRole.OWNER})),
+        Permission(EXCEL_IMPORT, N_("Import workbooks"), BOOKKEEPERS),
+    ]
+
+
+@hookimpl
+def comptoir_menu_items() -> list[MenuItem]:
+    return [
+        MenuItem(KERNEL, "settings.accounts", N_("Chart of accounts"), CHART_READ, order=20),
+        MenuItem(KERNEL, "settings.import_workbook", N_("Import"), EXCEL_IMPORT, order=80),
+        MenuItem(KERNEL, "settings.members", N_("Users and roles"), USERS_MANAGE, order=90),
+        MenuItem(KERNEL, "settings.plugins", N_("Plugins"), PLUGINS_MANAGE, order=91),
+        MenuItem(KERNEL, "settings.fiscal_years", N_("Fiscal years"), PERIODS_MANAGE, order=92),
     ]
 
 

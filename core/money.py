@@ -9,19 +9,13 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import cache
 
-from babel import Locale
 from babel.numbers import format_currency, format_decimal, get_currency_precision, list_currencies
 from moneyed import Money
 
 from core.errors import ValidationError
-from core.i18n import N_, normalize_locale
+from core.i18n import N_, native_digits, normalize_locale
 
 __all__ = ["Money", "digits", "format_money", "from_minor", "parse_amount", "quantize", "to_minor"]
-
-# babel applies a locale's number symbols but keeps Latin digits; Persian shows its own.
-_NATIVE_DIGITS = {"arabext": str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"),
-                  "arab": str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")}
-
 
 @cache
 def _known_currencies() -> frozenset[str]:
@@ -76,20 +70,26 @@ def parse_amount(text: str | int | Decimal, currency: str) -> Money:
     return Money(amount, currency.upper())
 
 
-def _native_digits(text: str, locale: str) -> str:
-    table = _NATIVE_DIGITS.get(Locale.parse(locale).default_numbering_system)
-    return text.translate(table) if table else text
-
-
 def format_money(money: Money, locale: str | None = None) -> str:
     """``1 234,56 €`` (fr), ``€1,234.56`` (en), ``۱٬۲۳۴٫۵۶ €`` (fa)."""
     loc = normalize_locale(locale)
     code = money.currency.code
     text = format_currency(quantize(money.amount, code), code, locale=loc,
                            numbering_system="default")
-    return _native_digits(text, loc)
+    return native_digits(text, loc)
 
 
 def format_number(value: Decimal | int, locale: str | None = None) -> str:
     loc = normalize_locale(locale)
-    return _native_digits(format_decimal(value, locale=loc, numbering_system="default"), loc)
+    return native_digits(format_decimal(value, locale=loc, numbering_system="default"), loc)
+
+
+def format_amount(amount: Decimal, currency: str, locale: str | None = None) -> str:
+    """An amount with its currency's decimals but no symbol, for columns of figures:
+    ``1,500.00`` (en), ``1 500,00`` (fr), ``۱٬۵۰۰٫۰۰`` (fa), ``1 500`` for JPY."""
+    loc = normalize_locale(locale)
+    places = digits(currency)
+    pattern = "#,##0" + ("." + "0" * places if places else "")
+    text = format_decimal(quantize(Decimal(amount), currency), format=pattern, locale=loc,
+                          numbering_system="default")
+    return native_digits(text, loc)

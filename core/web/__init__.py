@@ -1,87 +1,118 @@
-"""The Flask application: sign-in, the organization switcher, and the plugins' blueprints.
+"""The Flask application: sign-in, the layout, the organization switcher, the plugins'
+blueprints and the JSON API.
 
 Each request opens one database session scoped to the organization the user selected
-(and is a member of); views stay thin and call services.
+(and is a member of) — or, for ``/api/``, the organization of the bearer token; views stay
+thin and call services. Pages use the signed session cookie (with CSRF tokens on every
+form); the API uses only its bearer token, never the cookie.
 """
 from __future__ import annotations
 
+import datetime as dt
+import logging
+from decimal import Decimal
 from typing import Any
 
-from flask import Flask, abort, g, render_template, request, session
+from flask import Flask, abort, g, jsonify, render_template, request, session
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
 from core.config import Settings, load_settings
 from core.db import Database, set_tenant
-from core.errors import ComptoirError
-from core.i18n import SUPPORTED_LOCALES, is_rtl, normalize_locale, translate
+from core.errors import ComptoirError, ValidationError
+from core.web.access import PUBLIC
+from core.i18n import SUPPORTED_LOCALES, format_day, is_rtl, native_digits, normalize_locale, translate
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
+log = logging.getLogger(__name__)
+
+LOCALE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "fa": "فارسی"}
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None,
                test_config: dict[str, Any] | None = None) -> Flask:
     """The application factory."""
     from core.plugins import get_registry
+    from core.web.api import ApiBlueprint
 
     settings = settings or load_settings()
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_NAME="comptoir_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         REMEMBER_COOKIE_SECURE=settings.secure_cookies,
         REMEMBER_COOKIE_HTTPONLY=True,
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
     )
     if test_config:
         app.config.update(test_config)
     app.extensions["comptoir.settings"] = settings
     app.extensions["comptoir.db"] = database or Database(settings.database_url)
+    # Ids are 64-bit: a larger number in a URL is simply not found, before any database sees it.
+    app.url_map.converters["int"] = ObjectId
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "core.login"
 
+    from core.web.api import kernel_api
+    from core.web.settings import bp as settings_bp
     from core.web.views import bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(settings_bp)
+    app.register_blueprint(kernel_api)
     registry = get_registry()
-    for result in registry.hook.comptoir_register_blueprints():
-        for blueprint in result or []:
-            app.register_blueprint(blueprint)
-    _plugin_of_blueprint = {
-        bp_.name: name
-        for name in registry.manifests
-        for result in registry.call_only(name, "comptoir_register_blueprints")()
-        for bp_ in result or []
-    }
+    plugin_of_blueprint: dict[str, str] = {}
+    for name in registry.manifests:
+        for result in registry.call_only(name, "comptoir_register_blueprints")():
+            for blueprint in result or []:
+                app.register_blueprint(blueprint)
+                plugin_of_blueprint[blueprint.name] = name
+    for blueprint in app.blueprints.values():
+        if isinstance(blueprint, ApiBlueprint):
+            csrf.exempt(blueprint)  # bearer tokens, never cookies: nothing to forge
+    app.extensions["comptoir.plugin_of_blueprint"] = plugin_of_blueprint
 
     @app.before_request
-    def _open_session() -> None:
+    def _identify() -> None:
         database: Database = app.extensions["comptoir.db"]
         # Reads do not take SQLite's write lock, so concurrent page views never wait on it.
         g.db = database.session(readonly=request.method in ("GET", "HEAD", "OPTIONS"))
-        g.locale = _request_locale()
+        g.api = request.path.startswith("/api/")
+        g.user = None
         g.membership = None
-        if current_user.is_authenticated and current_org_id() is not None:
-            from core.security import membership
+        if g.api:
+            _identify_token()
+            view = app.view_functions.get(request.endpoint or "")
+            if g.user is None and view is not None and getattr(view, "permission", None) != PUBLIC:
+                abort(401)
+        else:
+            g.locale = _request_locale()
+            if current_user.is_authenticated:
+                g.user = current_user._get_current_object()
+                org_id = session.get("org_id")
+                if org_id is not None:
+                    from core.security import membership
 
-            g.membership = membership(g.db, current_user, current_org_id())
-            if g.membership is None:
-                session.pop("org_id", None)
-            else:
-                set_tenant(g.db, g.membership.org_id)
-        blueprint = request.blueprint
-        plugin = _plugin_of_blueprint.get(blueprint or "")
-        if plugin is not None:
-            from core.plugins import require_plugin
-
-            if g.membership is None:
-                abort(404)
-            require_plugin(g.db, plugin)
+                    g.membership = membership(g.db, g.user, org_id)
+                    if g.membership is None:
+                        session.pop("org_id", None)
+        if g.membership is not None:
+            set_tenant(g.db, g.membership.org_id)
+        plugin = plugin_of_blueprint.get(request.blueprint or "")
+        if plugin is not None and (g.membership is None or not _plugin_enabled(plugin)):
+            abort(404)
 
     @app.teardown_request
     def _close_session(exc: BaseException | None) -> None:
@@ -96,27 +127,85 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; frame-ancestors 'none'",
-        )
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if settings.secure_cookies:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if g.get("user") is not None and "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "no-store"  # books are not for shared caches
         return response
 
     @app.errorhandler(ComptoirError)
-    def _business_error(error: ComptoirError) -> tuple[str, int]:
+    def _business_error(error: ComptoirError) -> Any:
+        if g.get("api"):
+            from core.web.api import error_response
+
+            return error_response(error)
         return render_template("error.html", message=error.translate(g.get("locale"))), error.http_status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Any:
+        if g.get("api") or request.path.startswith("/api/"):
+            code = (error.name or "error").lower().replace(" ", "_")
+            return jsonify({"error": {"code": code, "message": error.description}}), error.code
+        return error
 
     @app.context_processor
     def _template_helpers() -> dict[str, Any]:
+        from core.web.layout import layout
+
         locale = g.get("locale", "en")
         return {
             "_": lambda msgid, **params: translate(msgid, locale, **params),
             "locale": locale,
             "rtl": is_rtl(locale),
             "locales": SUPPORTED_LOCALES,
+            "locale_names": LOCALE_NAMES,
+            "layout": layout,
         }
 
+    app.add_template_filter(_money_filter, "money")
+    app.add_template_filter(_number_filter, "number")
+    app.add_template_filter(_amount_filter, "amount")
+    app.add_template_filter(_day_filter, "day")
+    app.add_template_filter(lambda text: native_digits(str(text), g.get("locale")), "digits")
     return app
+
+
+MAX_ID = 2**63 - 1
+
+
+class ObjectId(IntegerConverter):
+    """``<int:…>`` in every route: 1 to 2⁶³−1 (a BIGINT), anything else does not match (404)."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def _plugin_enabled(plugin: str) -> bool:
+    from core.plugins import enabled_plugins
+
+    return plugin in enabled_plugins(g.db)
+
+
+def _identify_token() -> None:
+    from core.auth import identify_api_token
+    from core.security import membership
+
+    g.locale = normalize_locale(request.accept_languages.best_match(SUPPORTED_LOCALES))
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return
+    identity = identify_api_token(g.db, header.removeprefix("Bearer ").strip())
+    if identity is None:
+        return
+    g.user = identity.user
+    g.membership = membership(g.db, identity.user, identity.org_id)
+    if not request.accept_languages:
+        g.locale = normalize_locale(identity.user.locale)
 
 
 def _request_locale() -> str:
@@ -128,17 +217,55 @@ def _request_locale() -> str:
     return normalize_locale(request.accept_languages.best_match(SUPPORTED_LOCALES))
 
 
+def _money_filter(amount: Decimal | int | None, currency: str | None = None) -> str:
+    from core.money import Money, format_money, format_number
+
+    if amount is None:
+        return ""
+    if currency is None:
+        return format_number(Decimal(amount), g.get("locale"))
+    return format_money(Money(amount, currency), g.get("locale"))
+
+
+def _amount_filter(value: Decimal | None, currency: str) -> str:
+    from core.money import format_amount
+
+    return "" if value is None else format_amount(value, currency, g.get("locale"))
+
+
+def _number_filter(value: Decimal | int | None) -> str:
+    from core.money import format_number
+
+    return "" if value is None else format_number(value, g.get("locale"))
+
+
+def _day_filter(day: dt.date | None, form: str = "medium") -> str:
+    return "" if day is None else format_day(day, g.get("locale"), form)
+
+
+def field_errors(error: ValidationError) -> dict[str | None, list[str]]:
+    """A validation error's messages by field, in the request's language (for forms)."""
+    found: dict[str | None, list[str]] = {}
+    for problem in error.errors:
+        found.setdefault(problem.field, []).append(problem.translate(g.get("locale")))
+    return found
+
+
 def current_org_id() -> int | None:
-    return session.get("org_id")
+    member = g.get("membership")
+    return member.org_id if member is not None else None
 
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> Any:
+    from core.auth import session_is_current
     from core.security import User
 
     db_session = g.get("db")
     if db_session is None or not user_id.isdigit():
         return None
+    # A cookie from before a sign-out or a password change names an old epoch: refused.
+    if not session_is_current(db_session, int(user_id), session.get("epoch")):
+        return None
     user = db_session.get(User, int(user_id))
     return user if user is not None and user.active else None
-

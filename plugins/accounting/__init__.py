@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from core import hookimpl
 from core.excel.schema import Schema
 from core.i18n import N_
-from core.plugins import DataSummary, PluginManifest
+from core.plugins import DataSummary, MenuItem, PluginManifest
 from core.security import BOOKKEEPERS, EVERYONE, STAFF, Permission
 
 manifest = PluginManifest(
@@ -110,3 +110,23 @@ def comptoir_register_rate_providers() -> list[object]:
     from plugins.accounting.rates import ECB_PROVIDER
 
     return [ECB_PROVIDER]
+
+
+# --- web pages and API ------------------------------------------------------------------------------
+
+@hookimpl
+def comptoir_register_blueprints() -> list[object]:
+    from plugins.accounting.api import api
+    from plugins.accounting.web import bp
+
+    return [bp, api]
+
+
+@hookimpl
+def comptoir_menu_items() -> list[MenuItem]:
+    return [
+        MenuItem("accounting", "accounting.dashboard", N_("Dashboard"), READ, order=10),
+        MenuItem("accounting", "accounting.entries", N_("Journal entries"), READ, order=30),
+        MenuItem("accounting", "accounting.trial_balance", N_("Reports"), READ, order=60),
+        MenuItem("accounting", "accounting.rates", N_("Exchange rates"), READ, order=70),
+    ]

@@ -53,3 +53,26 @@ def test_locale_normalization(given, expected):
 
 def test_persian_is_right_to_left():
     assert is_rtl("fa") and not is_rtl("fr")
+
+
+def test_dates_in_each_language_and_the_persian_calendar():
+    import datetime as dt
+
+    from core.i18n import format_day
+
+    nowruz = dt.date(2026, 3, 21)
+    assert format_day(nowruz, "en") == "Mar 21, 2026"
+    assert format_day(nowruz, "fr") == "21 mars 2026"
+    assert format_day(nowruz, "fa") == "۱ فروردین ۱۴۰۵"
+    assert format_day(nowruz, "fa", "short") == "۱۴۰۵/۰۱/۰۱"
+
+
+def test_amounts_keep_their_currencys_decimals_in_each_language():
+    from decimal import Decimal
+
+    from core.money import format_amount
+
+    assert format_amount(Decimal("1500"), "EUR", "en") == "1,500.00"
+    assert format_amount(Decimal("1500"), "EUR", "fr") == "1\u202f500,00"
+    assert format_amount(Decimal("-1500.5"), "EUR", "fa") == "-۱٬۵۰۰٫۵۰"
+    assert format_amount(Decimal("1500"), "JPY", "en") == "1,500"

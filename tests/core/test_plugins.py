@@ -108,7 +108,9 @@ def test_disable_shows_the_impact_first_then_keeps_the_data(database, org):
         impact = plan_disable(session, "accounting")
         assert impact.also_disabled == ("example",)
         assert "example.use" in impact.permissions
-        assert [i.endpoint for i in impact.menu_items] == ["example.home"]
+        assert [i.endpoint for i in impact.menu_items] == [
+            "accounting.dashboard", "accounting.entries", "accounting.trial_balance", "accounting.rates",
+            "example.home"]
         assert {d.msgid for d in impact.data} == {"%(count)s example records", "%(count)s journal entries"}
         assert "accounting" in enabled_plugins(session)  # planning changed nothing
         disable_plugin(session, "accounting")

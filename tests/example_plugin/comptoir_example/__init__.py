@@ -23,6 +23,7 @@ from core.excel import Column, ColumnType, ImportContext, ImportCounts, Record, 
 from core.i18n import N_
 from core.plugins import DataSummary, MenuItem, PluginManifest
 from core.security import STAFF, Permission
+from core.web.access import requires
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from plugins.accounting.rates import Rate, RateProvider
@@ -46,6 +47,7 @@ blueprint = Blueprint("example", __name__, url_prefix="/example")
 
 
 @blueprint.route("/")
+@requires(USE)
 def home() -> str:
     return f"example for organization {g.membership.org_id}"
 

@@ -1,0 +1,126 @@
+"""Reading entries for screens and the API: a filtered list in keyset pages, one entry with
+its lines. Nothing here writes (``services.py`` is the only writer)."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from core.chart import Account
+from core.errors import FieldError, ValidationError
+from core.i18n import N_
+from core.money import digits
+from core.tenancy import current_organization
+from plugins.accounting.models import Journal, JournalEntry, JournalLine
+from plugins.accounting.services import entry_lines, get_entry
+
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class EntrySummary:
+    id: int
+    name: str | None  # None for a draft
+    journal: str
+    date: dt.date
+    label: str
+    reference: str
+    state: str
+    total: Decimal  # the sum of the debits
+    reversal_of_id: int | None
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    entries: tuple[EntrySummary, ...]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class LineView:
+    line_no: int
+    account: str
+    account_name: str
+    label: str
+    debit: Decimal
+    credit: Decimal
+    currency: str | None
+    amount_currency: Decimal | None
+
+
+@dataclass(frozen=True)
+class EntryView:
+    entry: EntrySummary
+    lines: tuple[LineView, ...]
+    reversed_by: int | None
+
+
+def _cursor(entry: EntrySummary) -> str:
+    return f"{entry.date.isoformat()}_{entry.id}"
+
+
+def _parse_cursor(cursor: str) -> tuple[dt.date, int]:
+    day, _, number = cursor.partition("_")
+    try:
+        return dt.date.fromisoformat(day), int(number)
+    except ValueError:
+        raise ValidationError(FieldError("cursor", N_("This page cursor does not belong to this report; "
+                                                      "start again from the first page."))) from None
+
+
+def list_entries(session: Session, *, journal: str | None = None, state: str | None = None,
+                 date_from: dt.date | None = None, date_to: dt.date | None = None, text: str | None = None,
+                 limit: int = 50, cursor: str | None = None) -> EntryPage:
+    """Entries newest first, filtered; ``cursor`` (from the previous page) continues the list."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationError(FieldError("limit", N_("A page holds 1 to %(max)s rows."), {"max": MAX_LIMIT}))
+    scale = digits(current_organization(session).currency)
+    totals = (select(JournalLine.entry_id, func.sum(JournalLine.amount).label("total"))
+              .where(JournalLine.amount > 0).group_by(JournalLine.entry_id).subquery())
+    query = (select(JournalEntry, Journal.code, totals.c.total)
+             .join(Journal, (Journal.org_id == JournalEntry.org_id) & (Journal.id == JournalEntry.journal_id))
+             .outerjoin(totals, totals.c.entry_id == JournalEntry.id)
+             .order_by(JournalEntry.date.desc(), JournalEntry.id.desc()).limit(limit + 1))
+    if journal:
+        query = query.where(Journal.code == journal)
+    if state:
+        query = query.where(JournalEntry.state == state)
+    if date_from:
+        query = query.where(JournalEntry.date >= date_from)
+    if date_to:
+        query = query.where(JournalEntry.date <= date_to)
+    if text:
+        pattern = f"%{text}%"
+        query = query.where(or_(JournalEntry.label.ilike(pattern), JournalEntry.reference.ilike(pattern),
+                                JournalEntry.name.ilike(pattern)))
+    if cursor:
+        day, last_id = _parse_cursor(cursor)
+        query = query.where(or_(JournalEntry.date < day, and_(JournalEntry.date == day, JournalEntry.id < last_id)))
+    rows = [EntrySummary(entry.id, entry.name, code, entry.date, entry.label, entry.reference, entry.state,
+                         Decimal(total or 0).scaleb(-scale), entry.reversal_of_id)
+            for entry, code, total in session.execute(query)]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return EntryPage(tuple(rows), _cursor(rows[-1]) if more else None)
+
+
+def entry_view(session: Session, entry_id: int) -> EntryView:
+    """One entry of the organization with its lines (another organization's id: NotFound)."""
+    entry = get_entry(session, entry_id)
+    scale = digits(current_organization(session).currency)
+    journal = session.get_one(Journal, (entry.org_id, entry.journal_id))
+    lines = entry_lines(session, entry)
+    accounts = {a.id: a for a in session.scalars(select(Account).where(Account.id.in_({line.account_id for line in lines})))}
+    views = tuple(LineView(line.line_no, accounts[line.account_id].code, accounts[line.account_id].name, line.label,
+                           Decimal(max(line.amount, 0)).scaleb(-scale), Decimal(max(-line.amount, 0)).scaleb(-scale),
+                           line.currency,
+                           Decimal(line.amount_currency).scaleb(-digits(line.currency)) if line.currency else None)
+                  for line in lines)
+    total = sum((v.debit for v in views), Decimal(0))
+    reversed_by = session.scalars(select(JournalEntry.id).where(JournalEntry.reversal_of_id == entry.id)).first()
+    summary = EntrySummary(entry.id, entry.name, journal.code, entry.date, entry.label, entry.reference, entry.state,
+                           total, entry.reversal_of_id)
+    return EntryView(summary, views, reversed_by)
