@@ -171,14 +171,31 @@ def _export_values(columns: Sequence[Column], styles: Styles) -> list[Any]:
             for c in columns]
 
 
-def export_workbook(session: Session, path: str | os.PathLike[str], schemas: Sequence[Schema], *,
-                    locale: str | None = None) -> Path:
-    """Write each schema's records to a sheet of one .xlsx at ``path``; returns the path."""
-    locale = normalize_locale(locale)
+def xlsx_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` if it names an .xlsx workbook; a clear error otherwise."""
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise ValidationError(N_("Exports are .xlsx workbooks; name the file %(name)s."),
                               name=path.with_suffix(".xlsx").name)
+    return path
+
+
+def export_records(path: str | os.PathLike[str], title: str, columns: Sequence[Column],
+                   records: Iterable[Mapping[str, Any]], locale: str | None = None) -> Path:
+    """One sheet of typed ``records`` (a report, say) as an .xlsx workbook at ``path``."""
+    locale = normalize_locale(locale)
+    path = xlsx_path(path)
+    styles = Styles()
+    sheet = write_sheet(title, columns, records, locale, styles)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return save_package(path, [sheet], styles)
+
+
+def export_workbook(session: Session, path: str | os.PathLike[str], schemas: Sequence[Schema], *,
+                    locale: str | None = None) -> Path:
+    """Write each schema's records to a sheet of one .xlsx at ``path``; returns the path."""
+    locale = normalize_locale(locale)
+    path = xlsx_path(path)
     exportable = [s for s in schemas if s.export is not None]
     if not exportable:
         raise ValidationError(N_("There is nothing to export: %(schemas)s can only be imported."),

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -181,6 +182,28 @@ def match_invoice(session: Session, amount: Decimal, text: str, currency: str) -
             return by_reference[0]
     by_amount = list(session.scalars(select(Invoice).where(open_invoices, Invoice.residual == minor).limit(2)))
     return by_amount[0] if len(by_amount) == 1 else None
+
+
+def match_statement_line(session: Session, line_id: int, partner_code: str,
+                         allocations: Sequence[tuple[int, Decimal]] = (), *, actor: Any = None) -> StatementLine:
+    """Settle an unmatched statement line by hand: a payment of the partner on the line's journal,
+    allocated to ``allocations`` (invoice id, amount); what is left is the partner's credit."""
+    from core.db import fetch
+    from core.errors import Conflict
+    from plugins.accounting.models import Journal
+
+    line = fetch(session, StatementLine, line_id, what="Statement line")
+    if line.payment_id is not None:
+        raise Conflict(N_("This statement line is already matched."))
+    journal = session.get_one(Journal, (line.org_id, line.journal_id))
+    amount = Decimal(line.amount).scaleb(-digits(line.currency))
+    payment = register_payment(session, PaymentInput(
+        partner_code, line.date, abs(amount), PaymentDirection.INBOUND if amount > 0 else PaymentDirection.OUTBOUND,
+        journal=journal.code, currency=line.currency, reference=(line.reference or line.label)[:64],
+        allocations=tuple(allocations)), actor=actor)
+    line.payment_id = payment.id
+    session.flush()
+    return line
 
 
 def unmatched_lines(session: Session, journal: str = "BNK") -> list[StatementLine]:

@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from openpyxl import Workbook
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from core.errors import ValidationError
 from core.excel.schema import Column, ColumnType
-from core.excel.writer import write_sheet
+from core.excel.writer import export_records
 from core.i18n import N_, normalize_locale, translate
 from core.money import digits
 from core.tenancy import current_organization
@@ -104,15 +103,7 @@ SIDE_LABELS = {"collected": N_("VAT collected"), "deductible": N_("VAT deductibl
 def export_vat_report(report: VatReport, path: str | os.PathLike[str], locale: str | None = None) -> Path:
     """The report as an .xlsx workbook (typed number cells), with the balance as the last row."""
     locale = normalize_locale(locale)
-    path = Path(path)
-    if path.suffix.lower() != ".xlsx":
-        raise ValidationError(N_("Exports are .xlsx workbooks; name the file %(name)s."),
-                              name=path.with_suffix(".xlsx").name)
     records = [{"side": translate(SIDE_LABELS[r.side], locale), "tax": r.tax, "name": r.name, "rate": r.rate,
                 "base": r.base, "amount": r.amount, "self_assessed": r.self_assessed} for r in report.rows]
     records.append({"side": translate(N_("VAT due for the period"), locale), "amount": report.balance})
-    workbook = Workbook(write_only=True)
-    write_sheet(workbook, translate(N_("VAT report"), locale), COLUMNS, records, locale)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(path)
-    return path
+    return export_records(path, translate(N_("VAT report"), locale), COLUMNS, records, locale)

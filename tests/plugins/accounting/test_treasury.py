@@ -67,3 +67,21 @@ def test_bad_statement_lines_are_all_reported_and_nothing_is_written(fr, open_in
     assert [(e.row, e.field) for e in error.value.errors] == [(2, "date"), (3, "amount")]
     assert unmatched_lines(fr) == []
     assert get_invoice(fr, open_invoices[1].id).payment_state == PaymentState.NOT_PAID
+
+
+def test_an_unmatched_line_is_settled_by_hand_once(fr, open_invoices, tmp_path):
+    from core.errors import Conflict
+    from plugins.accounting.payments import partner_credit
+    from plugins.accounting.treasury import match_statement_line
+
+    path = tmp_path / "statement.csv"
+    path.write_text("Date,Amount,Label\n2026-03-20,50.00,CHEQUE 1234\n", encoding="utf-8")
+    import_statement(fr, path)
+    (line,) = unmatched_lines(fr)
+    third = open_invoices[2]  # 36.01 for C1
+    match_statement_line(fr, line.id, "C1", [(third.id, Decimal("36.01"))])
+    assert get_invoice(fr, third.id).payment_state == PaymentState.PAID
+    assert partner_credit(fr, "C1") == Decimal("13.99")
+    assert unmatched_lines(fr) == []
+    with pytest.raises(Conflict):
+        match_statement_line(fr, line.id, "C1")
