@@ -158,8 +158,17 @@ def _unbalanced(record: Record, amounts: Sequence[Decimal], msgid: str, **params
             for row in record.rows]
 
 
-def _existing_entries(session: Session, keys: Iterable[str], names: Iterable[str] = ()) -> Iterator[JournalEntry]:
+def _existing_entries(session: Session, keys: Iterable[str], names: Iterable[str] = (),
+                      days: Sequence[dt.date] = ()) -> Iterator[JournalEntry]:
+    """Posted entries with one of ``keys`` or ``names`` (an entry may come twice). With ``days``,
+    entries are found by name among those of the days' range (the date is indexed, not the name)."""
     keys, names = list(keys), list(names)
+    if days and names:
+        wanted = set(names)
+        yield from (entry for entry in session.scalars(select(JournalEntry).where(
+            JournalEntry.state == EntryState.POSTED, JournalEntry.date.between(min(days), max(days))))
+            if entry.name in wanted)
+        names = []
     for start in range(0, max(len(keys), len(names)), _CHUNK):
         chunk_keys, chunk_names = keys[start:start + _CHUNK], names[start:start + _CHUNK]
         conditions = [JournalEntry.idempotency_key.in_(chunk_keys)] if chunk_keys else []
@@ -207,7 +216,8 @@ def _already_posted(session: Session, records: Sequence[Record]) -> dict[str, Jo
     references = [_reference(r) for r in records]
     dates = {_reference(r): r["date"] for r in records}
     found: dict[str, JournalEntry] = {}
-    for entry in _existing_entries(session, [IMPORT_KEY.format(reference=r) for r in references], references):
+    for entry in _existing_entries(session, [IMPORT_KEY.format(reference=r) for r in references], references,
+                                   [day for day in dates.values() if day is not None]):
         key = entry.idempotency_key or ""
         if key.startswith("import:") and key[len("import:"):] in dates:
             found[key[len("import:"):]] = entry
