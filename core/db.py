@@ -486,37 +486,45 @@ class TenantStatement:
         rows: Sequence[dict[str, Any]] = params if many else [params or {}]  # type: ignore[assignment]
         if not rows:
             return []
-        keys = tuple(rows[0])
-        if self.is_insert:
-            first = rows[0].keys()
-            for row in rows:
-                if row.get("org_id", org_id) != org_id:
-                    raise CrossTenantWrite()
-                if row.keys() != first:
-                    raise ValueError("every row of a TenantStatement insert has the same keys")
-            keys = tuple(dict.fromkeys((*keys, "org_id")))
+        first = rows[0].keys()
+        for row in rows:
+            if row.keys() != first:
+                raise ValueError("every parameter set of a TenantStatement names the same keys")
+            if self.is_insert and row.get("org_id", org_id) != org_id:
+                raise CrossTenantWrite()
+        keys = tuple(dict.fromkeys((*first, "org_id"))) if self.is_insert else tuple(first)
         connection = session.connection()
         sql, slots, positional = self._compile(connection.dialect, keys)
-        bound = [self._bind(row, org_id, slots, positional) for row in rows]
+        bound = self._bind(rows, org_id, slots, positional)
         result = connection.exec_driver_sql(sql, bound if many else bound[0])
         return [tuple(row) for row in result] if result.returns_rows else []
 
-    def _bind(self, row: dict[str, Any], org_id: int, slots: list[tuple[str, Any, Any]],
-              positional: bool) -> Any:
-        values = []
+    def _bind(self, rows: Sequence[dict[str, Any]], org_id: int, slots: list[tuple[str, Any, Any]],
+              positional: bool) -> list[Any]:
+        """The driver's parameters, a column at a time (type processing once per distinct value)."""
+        count = len(rows)
+        columns = []
         for name, default, processor in slots:
             if name == self._ORG or name == "org_id":
-                value = org_id
-            elif name in row:
-                value = row[name]
+                column = [org_id] * count
+            elif name in rows[0]:
+                column = [row[name] for row in rows]
             elif default is _REQUIRED:
                 raise KeyError(f"{self.table.name}: no value for {name}")
             else:
-                value = default
-            values.append(processor(value) if processor is not None and value is not None else value)
+                column = [default] * count
+            if processor is not None:
+                done: dict[Any, Any] = {None: None}
+                try:
+                    column = [done[value] if value in done else done.setdefault(value, processor(value))
+                              for value in column]
+                except TypeError:  # an unhashable value
+                    column = [None if value is None else processor(value) for value in column]
+            columns.append(column)
         if positional:
-            return tuple(values)
-        return dict(zip([name for name, _, _ in slots], values, strict=True))
+            return list(zip(*columns, strict=True))
+        names = [name for name, _, _ in slots]
+        return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 _REQUIRED = object()

@@ -343,13 +343,15 @@ def _canonical(value: Any) -> str:
 ENTRY_HASHED = ("org_id", "id", "journal_id", "date", "period_id", "fiscal_year_id", "number", "name",
                 "label", "reference", "reversal_of_id", "idempotency_key", "chain_index")
 LINE_HASHED = ("line_no", "account_id", "date", "amount", "currency", "amount_currency", "partner_id", "label")
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # one encoder, not one per hash
 
 
 def entry_hash(previous_hash: str, entry: dict[str, Any], lines: Iterable[dict[str, Any]]) -> str:
     """SHA-256 over the previous hash, every entry field and every field of every line."""
-    payload = [previous_hash, [_canonical(entry[k]) for k in ENTRY_HASHED],
-               [[_canonical(line[k]) for k in LINE_HASHED] for line in sorted(lines, key=lambda x: x["line_no"])]]
-    return hashlib.sha256(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+    canonical = _canonical
+    payload = [previous_hash, [canonical(entry[k]) for k in ENTRY_HASHED],
+               [[canonical(line[k]) for k in LINE_HASHED] for line in sorted(lines, key=lambda x: x["line_no"])]]
+    return hashlib.sha256(_encode(payload).encode()).hexdigest()
 
 
 _PREVIOUS_HASH = TenantStatement(select(JournalEntry.hash).where(JournalEntry.chain_index == bindparam("chain_index")))
