@@ -528,17 +528,3 @@ class TenantStatement:
 
 
 _REQUIRED = object()
-
-
-def defer_foreign_keys(session: Session) -> None:
-    """Check the deferrable foreign keys at commit rather than per statement, in this transaction.
-
-    SQLite: ``PRAGMA defer_foreign_keys`` (every key; it resets at commit or rollback).
-    PostgreSQL: ``SET CONSTRAINTS ALL DEFERRED`` (the keys declared deferrable). A row that
-    still points nowhere at commit fails the commit, as before.
-    """
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("SET CONSTRAINTS ALL DEFERRED")
-    else:
-        connection.exec_driver_sql("PRAGMA defer_foreign_keys = ON")

@@ -91,8 +91,9 @@ class JournalEntry(OrgOwned, Base):
 class JournalLine(OrgOwned, Base):
     __tablename__ = "journal_line"
     __table_args__ = (
-        # Deferrable: posting writes the lines before their entry (checked at commit).
-        ForeignKeyConstraint(["org_id", "entry_id"], ["journal_entry.org_id", "journal_entry.id"], deferrable=True),
+        # Checked at commit: posting writes the lines before their entry.
+        ForeignKeyConstraint(["org_id", "entry_id"], ["journal_entry.org_id", "journal_entry.id"],
+                             deferrable=True, initially="DEFERRED"),
         ForeignKeyConstraint(["org_id", "account_id"], ["account.org_id", "account.id"]),
         UniqueConstraint("org_id", "entry_id", "line_no"),
         # The general ledger of an account, in date order, by keyset pages.

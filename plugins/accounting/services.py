@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from core import numbering
 from core.numbering import SequenceCounter
 from core.chart import Account
-from core.db import TenantStatement, allocate_ids, defer_foreign_keys, require_tenant, utcnow
+from core.db import TenantStatement, allocate_ids, require_tenant, utcnow
 from core.errors import Conflict, FieldError, NotFound, ValidationError
 from core.i18n import N_, translate
 from core.money import digits, is_known_currency
@@ -578,10 +578,8 @@ def _write(session: Session, org_id: int, todo: list[_Prepared], actor: Any) -> 
             finish_rows.append(posted)
         line_rows.extend(item.lines)
         previous = digest
-    if entry_rows:
-        # New entries go in already posted, after their lines: the database checks there that
-        # the lines balance (migration 0003); the lines' key to their entry is checked at commit.
-        defer_foreign_keys(session)
+    # New entries go in already posted, after their lines: the database checks there that the
+    # lines balance (migration 0003); the lines' key to their entry is checked at commit.
     _INSERT_LINES.execute(session, line_rows)
     if entry_rows:
         _INSERT_ENTRIES.execute(session, entry_rows)

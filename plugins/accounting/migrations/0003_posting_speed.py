@@ -2,8 +2,8 @@
 a stamp that changes whenever accounts, journals, periods or fiscal years change.
 
 - An entry may be inserted in state ``posted`` only if its lines, inserted before it in the
-  same transaction, balance (the line-to-entry foreign key is checked at commit for that:
-  deferrable on PostgreSQL, ``PRAGMA defer_foreign_keys`` on SQLite). Lines still cannot be
+  same transaction, balance (so the line-to-entry foreign key is now checked at commit,
+  ``DEFERRABLE INITIALLY DEFERRED``; SQLite rebuilds ``journal_line`` for it). Lines still cannot be
   added to, changed in or deleted from a posted entry, and a draft still becomes posted
   only if its lines balance.
 - PostgreSQL checks inserted entries and lines once per statement (transition tables)
@@ -48,8 +48,8 @@ SQLITE_DOWN = ["DROP TRIGGER IF EXISTS ledger_entry_insert_balanced",
                  for table in WATCHED for op_name in ("insert", "update", "delete"))]
 
 POSTGRESQL_UP = [
-    # Lines go in before their entry: the key is checked at commit when the service asks.
-    f"ALTER TABLE journal_line ALTER CONSTRAINT {LINE_ENTRY_FK} DEFERRABLE INITIALLY IMMEDIATE",
+    # Lines go in before their entry: the key is checked at commit.
+    f"ALTER TABLE journal_line ALTER CONSTRAINT {LINE_ENTRY_FK} DEFERRABLE INITIALLY DEFERRED",
     """CREATE FUNCTION ledger_check_inserted_entries() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         IF EXISTS (SELECT 1 FROM inserted_entries e
@@ -132,7 +132,8 @@ def _sqlite_line_key(deferrable: bool) -> None:
     with op.batch_alter_table("journal_line", schema=None, recreate="always") as batch_op:
         batch_op.drop_constraint(LINE_ENTRY_FK, type_="foreignkey")
         batch_op.create_foreign_key(LINE_ENTRY_FK, "journal_entry", ["org_id", "entry_id"], ["org_id", "id"],
-                                    deferrable=True if deferrable else None)
+                                    deferrable=True if deferrable else None,
+                                    initially="DEFERRED" if deferrable else None)
     for statement in SQLITE_LINE_TRIGGERS.values():
         op.execute(statement)
 

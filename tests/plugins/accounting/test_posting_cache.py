@@ -14,7 +14,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.exc import DatabaseError
 
 from core.chart import Account, deprecate_account
-from core.db import Database, TenantStatement, allocate_ids, defer_foreign_keys
+from core.db import Database, TenantStatement, allocate_ids
 from core.errors import ValidationError
 from core.periods import set_period_lock
 from plugins.accounting.models import JournalEntry, JournalLine
@@ -132,7 +132,6 @@ def entry_and_lines(session, amounts: list[int]) -> tuple[dict, list[dict]]:  # 
 def test_the_database_refuses_an_unbalanced_entry_inserted_as_posted(database, books):
     with database.session(books.id) as session, session.begin():
         entry, lines = entry_and_lines(session, [500, -400])
-        defer_foreign_keys(session)
         INSERT_LINES.execute(session, lines)
         with pytest.raises(DatabaseError, match="unbalanced journal entry cannot be posted"):
             INSERT_ENTRIES.execute(session, [entry])
@@ -142,7 +141,6 @@ def test_the_database_refuses_an_unbalanced_entry_inserted_as_posted(database, b
 def test_the_database_refuses_lines_added_after_a_posted_entry(database, books):
     with database.session(books.id) as session, session.begin():
         entry, lines = entry_and_lines(session, [500, -500, 100])
-        defer_foreign_keys(session)
         INSERT_LINES.execute(session, lines[:2])
         INSERT_ENTRIES.execute(session, [entry])  # balanced so far
         with pytest.raises(DatabaseError, match="lines cannot be added to a posted journal entry"):
@@ -154,7 +152,6 @@ def test_a_line_whose_entry_never_comes_fails_the_commit(database, books):
     with pytest.raises(DatabaseError, match="(?i)foreign key"):
         with database.transaction(books.id) as session:
             _, lines = entry_and_lines(session, [500, -500])
-            defer_foreign_keys(session)
             INSERT_LINES.execute(session, lines)
     with database.session(books.id) as session:
         assert session.scalar(select(JournalEntry.id)) is None  # the whole transaction is gone
