@@ -69,3 +69,13 @@ def test_rows_of_one_insert_name_the_same_columns(database, two_orgs):
     with database.transaction(a.id) as session, pytest.raises(ValueError):
         INSERT.execute(session, [{"id": 1, "name": "x", "scope": "t", "next_value": 1},
                                  {"id": 2, "name": "y", "scope": "t"}])
+
+
+def test_many_rows_go_in_in_one_call(database, two_orgs):
+    a, _ = two_orgs
+    with database.transaction(a.id) as session:
+        ids = allocate_ids(session, 300)
+        INSERT.execute(session, [{"id": i, "name": f"n{n}", "scope": "t", "next_value": n}
+                                 for n, i in enumerate(ids)])
+    with database.session(a.id) as session:
+        assert sorted(READ.execute(session), key=lambda row: row[1]) == [(f"n{n}", n) for n in range(300)]

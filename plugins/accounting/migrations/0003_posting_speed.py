@@ -65,9 +65,10 @@ POSTGRESQL_UP = [
        FOR EACH STATEMENT EXECUTE FUNCTION ledger_check_inserted_entries()""",
     """CREATE FUNCTION ledger_check_inserted_lines() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        IF EXISTS (SELECT 1 FROM inserted_lines l JOIN journal_entry e
-                     ON e.org_id = l.org_id AND e.id = l.entry_id
-                   WHERE e.state = 'posted') THEN
+        -- A lookup by key per inserted line (a join could scan every entry).
+        IF EXISTS (SELECT 1 FROM inserted_lines l
+                   WHERE (SELECT e.state FROM journal_entry e
+                          WHERE e.org_id = l.org_id AND e.id = l.entry_id) = 'posted') THEN
             RAISE EXCEPTION 'lines cannot be added to a posted journal entry' USING ERRCODE = 'integrity_constraint_violation';
         END IF;
         RETURN NULL;
