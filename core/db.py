@@ -28,6 +28,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -496,8 +497,11 @@ class TenantStatement:
         connection = session.connection()
         sql, slots, positional = self._compile(connection.dialect, keys)
         bound = self._bind(rows, org_id, slots, positional)
-        result = connection.exec_driver_sql(sql, bound if many else bound[0])
-        return [tuple(row) for row in result] if result.returns_rows else []
+        if connection._has_events or connection.engine._has_events or connection._echo:
+            # Someone listens to or logs statements: through SQLAlchemy, which tells them.
+            result = connection.exec_driver_sql(sql, bound if many else bound[0])
+            return [tuple(row) for row in result] if result.returns_rows else []
+        return _run_on_cursor(connection, sql, bound if many else bound[0], many)
 
     def _bind(self, rows: Sequence[dict[str, Any]], org_id: int, slots: list[tuple[str, Any, Any]],
               positional: bool) -> list[Any]:
@@ -528,3 +532,24 @@ class TenantStatement:
 
 
 _REQUIRED = object()
+
+
+def _run_on_cursor(connection: Connection, sql: str, params: Any, many: bool) -> list[tuple[Any, ...]]:
+    """One statement on the connection's DBAPI cursor, in its open transaction.
+
+    SQLAlchemy's execution context costs tens of microseconds per statement, several times
+    what SQLite takes to run one; a driver error is raised as SQLAlchemy's, as it would be.
+    """
+    dialect = connection.dialect
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if many:
+            cursor.executemany(sql, params)
+        else:
+            cursor.execute(sql, params)
+        return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+    except dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(sql, params, error, dialect.loaded_dbapi.Error,
+                                  dialect=dialect) from error  # type: ignore[arg-type]
+    finally:
+        cursor.close()
