@@ -261,14 +261,12 @@ def allocate_ids(session: Session, count: int) -> list[int]:
         return []
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        rows = connection.execute(
-            text(f"SELECT nextval('{ID_SEQUENCE}') FROM generate_series(1, :n)"), {"n": count}
-        )
+        rows = _run_statement(connection, f"SELECT nextval('{ID_SEQUENCE}') FROM generate_series(1, %(n)s)",
+                              {"n": count}, many=False)
         return [row[0] for row in rows]
-    last = connection.execute(
-        text("UPDATE comptoir_id_block SET next_id = next_id + :n WHERE id = 1 RETURNING next_id"),
-        {"n": count},
-    ).scalar_one()
+    ((last,),) = _run_statement(
+        connection, "UPDATE comptoir_id_block SET next_id = next_id + ? WHERE id = 1 RETURNING next_id", (count,),
+        many=False)
     return list(range(last - count, last))
 
 
@@ -497,11 +495,7 @@ class TenantStatement:
         connection = session.connection()
         sql, slots, positional = self._compile(connection.dialect, keys)
         bound = self._bind(rows, org_id, slots, positional)
-        if connection._has_events or connection.engine._has_events or connection._echo:
-            # Someone listens to or logs statements: through SQLAlchemy, which tells them.
-            result = connection.exec_driver_sql(sql, bound if many else bound[0])
-            return [tuple(row) for row in result] if result.returns_rows else []
-        return _run_on_cursor(connection, sql, bound if many else bound[0], many)
+        return _run_statement(connection, sql, bound if many else bound[0], many)
 
     def _bind(self, rows: Sequence[dict[str, Any]], org_id: int, slots: list[tuple[str, Any, Any]],
               positional: bool) -> list[Any]:
@@ -534,12 +528,16 @@ class TenantStatement:
 _REQUIRED = object()
 
 
-def _run_on_cursor(connection: Connection, sql: str, params: Any, many: bool) -> list[tuple[Any, ...]]:
-    """One statement on the connection's DBAPI cursor, in its open transaction.
+def _run_statement(connection: Connection, sql: str, params: Any, many: bool) -> list[tuple[Any, ...]]:
+    """One statement in the driver's own SQL, on the connection's DBAPI cursor, in its transaction.
 
     SQLAlchemy's execution context costs tens of microseconds per statement, several times
     what SQLite takes to run one; a driver error is raised as SQLAlchemy's, as it would be.
+    When statements are listened to or echoed, they go through SQLAlchemy, which tells them.
     """
+    if connection._has_events or connection.engine._has_events or connection._echo:
+        result = connection.exec_driver_sql(sql, params)
+        return [tuple(row) for row in result] if result.returns_rows else []
     dialect = connection.dialect
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:

@@ -79,3 +79,34 @@ def test_many_rows_go_in_in_one_call(database, two_orgs):
                                  for n, i in enumerate(ids)])
     with database.session(a.id) as session:
         assert sorted(READ.execute(session), key=lambda row: row[1]) == [(f"n{n}", n) for n in range(300)]
+
+
+def test_statements_reach_listeners_when_someone_listens(database, two_orgs):
+    """The driver-level shortcut is taken only when nobody listens to the engine's statements."""
+    from sqlalchemy import event
+
+    a, _ = two_orgs
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001, ARG001
+        seen.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", listen)
+    try:
+        add_counter(database, a.id, 5)
+        with database.session(a.id) as session:
+            assert READ.execute(session) == [("shared", 5)]
+    finally:
+        event.remove(database.engine, "before_cursor_execute", listen)
+    assert any("comptoir_id_block" in s or "nextval" in s for s in seen)
+    assert any(s.startswith("INSERT INTO sequence_counter") for s in seen)
+    assert any(s.startswith("SELECT sequence_counter.name") for s in seen)
+
+
+def test_a_driver_error_is_sqlalchemys(database, two_orgs):
+    from sqlalchemy.exc import IntegrityError
+
+    a, _ = two_orgs
+    add_counter(database, a.id, 5)
+    with database.transaction(a.id) as session, pytest.raises(IntegrityError):
+        INSERT.execute(session, [{"id": allocate_ids(session, 1)[0], "name": "shared", "scope": "t", "next_value": 1}])
