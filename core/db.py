@@ -535,7 +535,9 @@ def _run_statement(connection: Connection, sql: str, params: Any, many: bool) ->
     what SQLite takes to run one; a driver error is raised as SQLAlchemy's, as it would be.
     When statements are listened to or echoed, they go through SQLAlchemy, which tells them.
     """
-    if connection._has_events or connection.engine._has_events or connection._echo:
+    dispatch = connection.dispatch
+    if connection._echo or dispatch.before_cursor_execute or dispatch.after_cursor_execute \
+            or connection.dialect.dispatch.handle_error:
         result = connection.exec_driver_sql(sql, params)
         return [tuple(row) for row in result] if result.returns_rows else []
     dialect = connection.dialect
