@@ -332,14 +332,6 @@ def _prepare(context: _Context, entry: EntryInput, index: int, errors: list[Fiel
 
 # --- hashing ----------------------------------------------------------------------------------------
 
-def _canonical(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
 ENTRY_HASHED = ("org_id", "id", "journal_id", "date", "period_id", "fiscal_year_id", "number", "name",
                 "label", "reference", "reversal_of_id", "idempotency_key", "chain_index")
 LINE_HASHED = ("line_no", "account_id", "date", "amount", "currency", "amount_currency", "partner_id", "label")
@@ -347,10 +339,17 @@ _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # 
 
 
 def entry_hash(previous_hash: str, entry: dict[str, Any], lines: Iterable[dict[str, Any]]) -> str:
-    """SHA-256 over the previous hash, every entry field and every field of every line."""
-    canonical = _canonical
-    payload = [previous_hash, [canonical(entry[k]) for k in ENTRY_HASHED],
-               [[canonical(line[k]) for k in LINE_HASHED] for line in sorted(lines, key=lambda x: x["line_no"])]]
+    """SHA-256 over the previous hash, every entry field and every field of every line.
+
+    Each field as a canonical string: "" for none, ISO format for a date, ``str`` otherwise.
+    """
+    date = dt.date
+    payload = [previous_hash,
+               ["" if v is None else v.isoformat() if isinstance(v, date) else str(v)
+                for v in map(entry.__getitem__, ENTRY_HASHED)],
+               [["" if v is None else v.isoformat() if isinstance(v, date) else str(v)
+                 for v in map(line.__getitem__, LINE_HASHED)]
+                for line in sorted(lines, key=lambda x: x["line_no"])]]
     return hashlib.sha256(_encode(payload).encode()).hexdigest()
 
 
