@@ -217,7 +217,8 @@ def _books(session: Session) -> _Books:
     session.flush()
     stamp = _settings_stamp(session)
     engine = session.get_bind()
-    cached = _BOOKS.get(engine, {}).get(org_id)
+    with _BOOKS_LOCK:
+        cached = _BOOKS.get(engine, {}).get(org_id)
     if cached is not None and cached.stamp == stamp:
         return cached
     books = _load_books(session, stamp)
