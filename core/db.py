@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.util import find_tables
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -447,6 +448,8 @@ class TenantStatement:
                 raise TypeError("a TenantStatement SELECT reads exactly one table")
             table = froms[0]
         table = table._deannotate()  # an ORM statement names an annotated copy of the table
+        if {t._deannotate() for t in find_tables(statement, include_crud=True)} != {table}:
+            raise TypeError("a TenantStatement names one table, and no other even in a subquery")
         if not any(m.local_table is table and issubclass(m.class_, OrgOwned) for m in Base.registry.mappers):
             raise TypeError(f"{table} is not a tenant table")
         self.table = table

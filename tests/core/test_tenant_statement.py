@@ -62,6 +62,9 @@ def test_only_single_tenant_tables(database):
         TenantStatement(select(Organization.id))
     with pytest.raises(TypeError):
         TenantStatement(select(Account.id, SequenceCounter.id).where(Account.org_id == SequenceCounter.org_id))
+    with pytest.raises(TypeError):  # a subquery would read another table unscoped
+        TenantStatement(update(SequenceCounter).where(
+            SequenceCounter.name == select(Account.code).where(Account.id == 1).scalar_subquery()))
 
 
 def test_rows_of_one_insert_name_the_same_columns(database, two_orgs):
