@@ -293,6 +293,9 @@ def _configure_sqlite(engine: Engine) -> None:
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # Up to 64 MiB of pages per connection (default 2 MiB): a posting batch dirties pages
+            # all over the lines' indexes, and a cache too small spills them mid-transaction.
+            cursor.execute("PRAGMA cache_size=-65536")
         cursor.close()
 
     @event.listens_for(engine, "begin")
