@@ -523,9 +523,16 @@ def _existing_keys(session: Session, entries: Sequence[EntryInput]) -> dict[str,
         return {}
     if len(set(keys)) != len(keys):
         raise ValidationError(FieldError("idempotency_key", N_("The same idempotency key is used twice in one batch.")))
-    rows = session.execute(select(JournalEntry.idempotency_key, JournalEntry.id)
-                           .where(JournalEntry.idempotency_key.in_(keys)))
+    if len(keys) == 1:  # one entry posted at a time, the common case: the compiled statement
+        rows: Iterable[Any] = _ENTRY_OF_KEY.execute(session, {"key": keys[0]})
+    else:
+        rows = session.execute(select(JournalEntry.idempotency_key, JournalEntry.id)
+                               .where(JournalEntry.idempotency_key.in_(keys)))
     return {key: entry_id for key, entry_id in rows}
+
+
+_ENTRY_OF_KEY = TenantStatement(select(JournalEntry.idempotency_key, JournalEntry.id)
+                                .where(JournalEntry.idempotency_key == bindparam("key")))
 
 
 # Posting's writes, compiled once and run at the driver level (see core.db.TenantStatement).
