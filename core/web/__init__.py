@@ -24,7 +24,7 @@ from core.config import Settings, load_settings
 from core.db import Database, set_tenant
 from core.errors import ComptoirError, ValidationError
 from core.web.access import PUBLIC
-from core.i18n import SUPPORTED_LOCALES, format_day, is_rtl, native_digits, normalize_locale, translate
+from core.i18n import N_, SUPPORTED_LOCALES, format_day, is_rtl, native_digits, normalize_locale, translate
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -113,6 +113,18 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         plugin = plugin_of_blueprint.get(request.blueprint or "")
         if plugin is not None and (g.membership is None or not _plugin_enabled(plugin)):
             abort(404)
+
+    @app.before_request
+    def _refuse_nul_characters() -> None:
+        """No text a user sends may hold a NUL character: PostgreSQL cannot store one, so it
+        would fail deep inside a service; it is a bad request, said at the door."""
+        pairs = list(request.args.items(multi=True))
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            pairs += request.form.items(multi=True)
+        texts = [request.path, *(text for pair in pairs for text in pair)]
+        body = request.get_data(cache=True) if request.is_json else b""
+        if any("\x00" in text for text in texts) or b"\x00" in body or b"\\u0000" in body:
+            abort(400, description=translate(N_("Text may not contain NUL characters."), g.get("locale")))
 
     @app.teardown_request
     def _close_session(exc: BaseException | None) -> None:

@@ -41,3 +41,21 @@ def test_an_image_named_xlsx_is_told_by_its_content(app, settings, database, org
                            content_type="multipart/form-data", follow_redirects=True)
     assert "This is not a spreadsheet (it looks like a PNG image)." in response.get_data(as_text=True)
     assert table_counts(database, org.id) == before
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs"), [
+    ("get", "/api/v1/reports/general-ledger?account=%00", {}),
+    ("post", "/api/v1/accounts", {"data": '{"code": "9\\u0000", "name": "x", "type": "asset"}',
+                                  "content_type": "application/json"}),
+])
+def test_a_nul_character_is_a_bad_request_on_every_database(app, database, org, owner, method, path, kwargs):
+    """PostgreSQL cannot store NUL in text: refused at the door with 400, not a 500 from deep inside."""
+    from core.auth import create_api_token
+
+    with database.transaction() as session:
+        _row, token = create_api_token(session, owner, org.id, "nul")
+    before = table_counts(database, org.id)
+    response = getattr(app.test_client(), method)(path, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == "Text may not contain NUL characters."
+    assert table_counts(database, org.id) == before
