@@ -123,4 +123,4 @@ def test_a_narrow_screen_keeps_the_page_usable(browser, site):
     page.goto(f"{base_url}/accounting/")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 400  # nothing forces a sideways scroll
-    assert page.locator("svg").count() == 2
+    assert page.locator("svg").count() == 3
