@@ -66,8 +66,10 @@ def test_an_invoice_from_draft_to_posted_printed_and_partly_paid(app, database, 
     posted = client.post(f"/accounting/invoices/{invoice_id}/post", data={"csrf_token": token})
     page = client.get(posted.headers["Location"]).get_data(as_text=True)
     assert re.search(rf"Invoice INV/{YEAR}/\d+ posted", page) and "Not paid" in page
-    printed = client.get(f"/accounting/invoices/{invoice_id}/print").get_data(as_text=True)
-    assert "@media print" in printed or "@page" in printed
+    response = client.get(f"/accounting/invoices/{invoice_id}/print")
+    printed = response.get_data(as_text=True)
+    assert "@page" in printed and "<script" not in printed
+    assert "style-src 'unsafe-inline'" in response.headers["Content-Security-Policy"]  # its stylesheet applies
     assert "Boulangerie Martin" in printed and "PO-7" in printed
     assert aged_total(client, f"{YEAR}-04-15") == "132.00"
 
