@@ -273,8 +273,11 @@ def send_invoice(invoice_id: int) -> Response:
 
     get_invoice(g.db, invoice_id)
     to = request.form.get("to", "").strip() or None
-    return _action(url_for("accounting.invoice", invoice_id=invoice_id),
-                   lambda: send(g.db, invoice_id, to) and None, N_("The invoice was sent by email."))
+
+    def sent() -> None:
+        send(g.db, invoice_id, to)
+
+    return _action(url_for("accounting.invoice", invoice_id=invoice_id), sent, N_("The invoice was sent by email."))
 
 
 @bp.route("/invoices/<int:invoice_id>/payments", methods=["POST"])
@@ -411,7 +414,7 @@ def _partner_form(partner: Any = None, errors: dict[str | None, list[str]] | Non
                   "is_supplier": bool(form.get("is_supplier"))}
     title = partner.name if partner is not None else t(N_("New partner"))
     body = render_template("accounting/partner_form.html", partner=partner, values=values, errors=errors or {},
-                           languages=SUPPORTED_LOCALES,
+                           languages=SUPPORTED_LOCALES, can_edit=can(DRAFT),
                            crumbs=_crumbs((t(N_("Partners")), url_for("accounting.partners")), (title, None)))
     return body, status
 
@@ -502,7 +505,7 @@ def _product_form(product: Any = None, errors: dict[str | None, list[str]] | Non
         values = form.to_dict()
     title = product.name if product is not None else t(N_("New product"))
     body = render_template("accounting/product_form.html", product=product, values=values, errors=errors or {},
-                           taxes=list_taxes(g.db), currency=current_organization(g.db).currency,
+                           taxes=list_taxes(g.db), currency=current_organization(g.db).currency, can_edit=can(DRAFT),
                            crumbs=_crumbs((t(N_("Products")), url_for("accounting.products")), (title, None)))
     return body, status
 

@@ -201,6 +201,12 @@ def test_partners_and_products_created_edited_and_refused(app, database, shop):
                                                             "price": "cheap", "kind": "goods"})
     assert refused.status_code == 422 and "cheap is not an amount" in refused.get_data(as_text=True)
     assert count(database, shop, Product) == 2
+    make_user(database, shop, "reader@acme.test", "readonly")
+    reader, reader_token = signed_in(app, "reader@acme.test")
+    page = reader.get(f"/accounting/partners/{partner_id}").get_data(as_text=True)
+    assert "Moulin et fils" in page and "Save</button>" not in page
+    assert reader.post(f"/accounting/partners/{partner_id}", data={"csrf_token": reader_token, "name": "X"}
+                       ).status_code == 403
 
 
 def test_vat_and_aged_reports_export_in_the_users_language(app, database, shop):
