@@ -304,6 +304,35 @@ def post_invoice(invoice_id: int) -> dict[str, Any]:
     return _invoice(invoice_id)
 
 
+@api.operation("/invoices/<int:invoice_id>/allocations", "POST", permission=POST, status=201,
+               summary="Settle part of an invoice with a payment's unallocated amount or an open credit note",
+               body=obj({"payment_id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                         "credit_note_id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                         "amount": SHORT_AMOUNT, "date": DATE}, ["amount"]),
+               response=INVOICE)
+def allocate(invoice_id: int) -> dict[str, Any]:
+    from plugins.accounting.invoices import get_invoice as fetch_invoice
+    from plugins.accounting.payments import allocate as settle
+
+    fetch_invoice(g.db, invoice_id)
+    fields = Fields(json_body())
+    amount = _bounded(fields, "amount", required=True)
+    day = fields.date("date", required=False)
+    sources = {}
+    for name in ("payment_id", "credit_note_id"):
+        value = fields.data.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+            fields.problems.append(FieldError(name, N_("%(field)s must be a whole number."), {"field": name}))
+        else:
+            sources[name] = value
+    fields.raise_problems()
+    settle(g.db, invoice_id, amount, date=day, actor=actor(), **sources)
+    g.db.commit()
+    return _invoice(invoice_id)
+
+
 # --- payments ------------------------------------------------------------------------------------------------
 
 def _payment(payment: Any) -> dict[str, Any]:

@@ -200,10 +200,57 @@ def invoice(invoice_id: int) -> str:
     return render_template(
         "accounting/invoice.html", invoice=item, partner=partner, lines=invoice_lines(g.db, item),
         tax_rows=invoice_taxes(g.db, item), taxes=taxes, allocations=allocations_of(g.db, item), notes=notes,
+        credits=_open_credits(item),
         journals=[j for j in list_journals(g.db) if j.kind in ("bank", "cash")], minor=minor_amount,
         kinds=KIND_LABELS, states=STATE_LABELS, payment_states=PAYMENT_STATE_LABELS,
         today=dt.date.today().isoformat(), can_post=can(POST), can_draft=can(DRAFT),
         crumbs=_crumbs((t(N_("Invoices")), url_for("accounting.invoices")), (title, None)))
+
+
+def _open_credits(item: Any) -> list[tuple[str, str, Decimal]]:
+    """What could settle this invoice: the partner's unallocated payments and open credit notes
+    in its currency, as (form value, label, amount still available)."""
+    from plugins.accounting.invoicing_models import Invoice, InvoiceState, Payment, PaymentDirection
+
+    kind = item.kind_enum
+    if item.state != InvoiceState.POSTED or kind.is_credit_note or item.residual <= 0:
+        return []
+    direction = PaymentDirection.INBOUND if kind.is_sale else PaymentDirection.OUTBOUND
+    found = [(f"payment:{p.id}", f"{t(N_('Payment'))} {p.reference} ({p.date.isoformat()})",
+              minor_amount(p.unallocated, p.currency))
+             for p in g.db.scalars(select(Payment).where(Payment.partner_id == item.partner_id,
+                                                         Payment.direction == direction, Payment.unallocated > 0,
+                                                         Payment.currency == item.currency).order_by(Payment.date))]
+    found += [(f"credit_note:{n.id}", f"{t(N_('Credit note'))} {n.name}", minor_amount(n.residual, n.currency))
+              for n in g.db.scalars(select(Invoice).where(
+                  Invoice.partner_id == item.partner_id, Invoice.kind == kind.credit_note_kind,
+                  Invoice.state == InvoiceState.POSTED, Invoice.residual > 0, Invoice.currency == item.currency)
+                  .order_by(Invoice.date))]
+    return found
+
+
+@bp.route("/invoices/<int:invoice_id>/allocate", methods=["POST"])
+@requires(POST)
+def allocate_to_invoice(invoice_id: int) -> Response:
+    """Settle part of the invoice with a payment's remaining credit or an open credit note."""
+    from plugins.accounting.invoices import get_invoice
+    from plugins.accounting.payments import allocate
+
+    get_invoice(g.db, invoice_id)
+
+    def allocated() -> None:
+        problems: list[FieldError] = []
+        source, _, number = request.form.get("source", "").partition(":")
+        if source not in ("payment", "credit_note") or not number.isdigit():
+            problems.append(FieldError("source", N_("%(field)s is required."), {"field": "source"}))
+        amount = _amount(request.form.get("amount", ""), "amount", problems)
+        if amount is None and not problems:
+            problems.append(FieldError("amount", N_("%(field)s is required."), {"field": "amount"}))
+        if problems:
+            raise ValidationError(problems)
+        allocate(g.db, invoice_id, amount, actor=actor(), **{f"{source}_id": int(number)})
+
+    return _action(url_for("accounting.invoice", invoice_id=invoice_id), allocated, N_("The amount was allocated."))
 
 
 @bp.route("/invoices/<int:invoice_id>/post", methods=["POST"])

@@ -46,8 +46,14 @@ def test_every_operation_answers_as_documented(settings, database, org):
                           headers=headers).get_json()["id"]
     invoice = client.post(f"{API_PREFIX}/invoices", json=SAMPLE_BODIES["accounting_api_create_invoice"],
                           headers=headers).get_json()["invoice"]["id"]
+    posted_invoice = client.post(f"{API_PREFIX}/invoices", json={**SAMPLE_BODIES["accounting_api_create_invoice"],
+                                                                 "post": True}, headers=headers).get_json()["invoice"]["id"]
+    payment = client.post(f"{API_PREFIX}/payments", json=SAMPLE_BODIES["accounting_api_create_payment"],
+                          headers=headers).get_json()["id"]
+    bodies = {**SAMPLE_BODIES, "accounting_api_allocate": {"payment_id": payment, "amount": "1"}}
     ids = {"account_id": spare["id"], "entry_id": {"post": draft, "reverse": posted, "": draft},
-           "partner_id": partner, "invoice_id": invoice}
+           "partner_id": partner,
+           "invoice_id": {"post": invoice, "allocations": posted_invoice, "": invoice}}
     called = 0
     for path, item in document["paths"].items():
         for method, operation in item.items():
@@ -60,7 +66,7 @@ def test_every_operation_answers_as_documented(settings, database, org):
             query = {p["name"]: SAMPLE_QUERY[p["name"]] for p in operation["parameters"]
                      if p["in"] == "query" and p["name"] in SAMPLE_QUERY}
             response = client.open(url, method=method.upper(), query_string=query, headers=headers,
-                                   json=SAMPLE_BODIES.get(operation["operationId"], {}) if method == "post" else None)
+                                   json=bodies.get(operation["operationId"], {}) if method == "post" else None)
             (status, declared), = [(s, r) for s, r in operation["responses"].items() if s.startswith("2")]
             assert str(response.status_code) == status, f"{method} {url}: {response.get_json()}"
             schema = declared["content"]["application/json"]["schema"]

@@ -62,6 +62,12 @@ def test_an_invoice_from_the_api_paid_in_part_and_the_aged_balance_follows(api):
     assert api.get(f"/invoices/{invoice_id}").get_json()["invoice"]["residual"] == "100.00"
     assert api.get("/reports/aged-balance", date=f"{YEAR}-04-15").get_json()["total"] == "92.00"  # 100 - 8 credit
     assert api.get("/reports/aged-balance", date=f"{YEAR}-04-01").get_json()["total"] == "132.00"
+    payment_id = paid.get_json()["id"]
+    assert api.post(f"/invoices/{invoice_id}/allocations", {"payment_id": payment_id, "amount": "9"}).status_code == 422
+    settled = api.post(f"/invoices/{invoice_id}/allocations", {"payment_id": payment_id, "amount": "8"})
+    assert settled.status_code == 201 and settled.get_json()["invoice"]["residual"] == "92.00"
+    assert len(settled.get_json()["allocations"]) == 2
+    assert api.get("/reports/aged-balance", date=f"{YEAR}-04-15").get_json()["total"] == "92.00"  # the same debt
     assert len(api.get("/payments").get_json()) == 1
     assert [i["id"] for i in api.get("/invoices", state="posted").get_json()] == [invoice_id]
 

@@ -167,6 +167,18 @@ def test_a_payment_allocated_from_the_payments_page(app, database, shop):
     assert "TRANSFER 1" in listing and "€10.00" in listing  # 70 paid, 60 allocated
     with database.session(shop.id) as session:
         assert session.get_one(Invoice, (shop.id, first.id)).payment_state == "partial"
+    with database.transaction(shop.id) as session:
+        second = invoice(session, "C001", ("5",), None)  # 6.00 with VAT
+    page = client.get(f"/accounting/invoices/{second.id}").get_data(as_text=True)
+    source = re.search(r'<select name="source"><option value="(payment:\d+)">', page).group(1)
+    assert "€10.00" in page  # what is left of the payment
+    refused = client.post(f"/accounting/invoices/{second.id}/allocate",
+                          data={"csrf_token": token, "source": source, "amount": "7"})
+    assert "Only 6.00 is still open" in client.get(refused.headers["Location"]).get_data(as_text=True)
+    done = client.post(f"/accounting/invoices/{second.id}/allocate",
+                       data={"csrf_token": token, "source": source, "amount": "6"})
+    page = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "The amount was allocated." in page and "data-payment-state>Paid<" in page
 
 
 def test_partners_and_products_created_edited_and_refused(app, database, shop):
