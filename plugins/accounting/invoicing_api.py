@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 from flask import g, request
-from sqlalchemy import select
 
 from core.errors import FieldError, ValidationError
 from core.i18n import N_
@@ -191,12 +190,13 @@ def _invoice_summary(invoice: Any, partner_code: str) -> dict[str, Any]:
 def _invoice(invoice_id: int) -> dict[str, Any]:
     from core.db import fetch
     from plugins.accounting.invoices import get_invoice, invoice_lines, invoice_taxes
-    from plugins.accounting.invoicing_models import Partner, Tax
+    from plugins.accounting.invoicing_models import Partner
     from plugins.accounting.payments import allocations_of
+    from plugins.accounting.taxes import list_taxes
 
     invoice = get_invoice(g.db, invoice_id)
     partner = fetch(g.db, Partner, invoice.partner_id, what="Partner")
-    taxes = {tax.id: tax.code for tax in g.db.scalars(select(Tax))}
+    taxes = {tax.id: tax.code for tax in list_taxes(g.db)}
     currency = invoice.currency
     return {
         "invoice": _invoice_summary(invoice, partner.code),
@@ -220,19 +220,12 @@ def _invoice(invoice_id: int) -> dict[str, Any]:
                response=array(INVOICE_SUMMARY))
 def list_invoices() -> list[dict[str, Any]]:
     from core.web.api import query_int
-    from plugins.accounting.invoicing_models import Invoice, Partner
+    from plugins.accounting.invoices import list_invoices as invoices
 
-    query = select(Invoice, Partner.code).join(Partner, (Partner.org_id == Invoice.org_id)
-                                               & (Partner.id == Invoice.partner_id))
-    if request.args.get("kind"):
-        query = query.where(Invoice.kind == request.args["kind"])
-    if request.args.get("state"):
-        query = query.where(Invoice.state == request.args["state"])
-    if request.args.get("partner"):
-        query = query.where(Partner.code == request.args["partner"])
     limit = min(max(query_int("limit", 100), 1), 500)
-    rows = g.db.execute(query.order_by(Invoice.date.desc(), Invoice.id.desc()).limit(limit))
-    return [_invoice_summary(invoice, code) for invoice, code in rows]
+    rows = invoices(g.db, kind=request.args.get("kind") or None, state=request.args.get("state") or None,
+                    partner=request.args.get("partner") or None, limit=limit)
+    return [_invoice_summary(invoice, partner.code) for invoice, partner in rows]
 
 
 @api.operation("/invoices/<int:invoice_id>", "GET", permission=READ, summary="One invoice with its lines",
@@ -335,11 +328,11 @@ def allocate(invoice_id: int) -> dict[str, Any]:
 
 # --- payments ------------------------------------------------------------------------------------------------
 
-def _payment(payment: Any) -> dict[str, Any]:
+def _payment(payment: Any, partner: Any = None) -> dict[str, Any]:
     from plugins.accounting.invoicing_models import Partner
     from plugins.accounting.models import Journal
 
-    partner = g.db.get_one(Partner, (payment.org_id, payment.partner_id))
+    partner = partner or g.db.get_one(Partner, (payment.org_id, payment.partner_id))
     journal = g.db.get_one(Journal, (payment.org_id, payment.journal_id))
     return {"id": payment.id, "partner": partner.code, "direction": payment.direction, "journal": journal.code,
             "date": payment.date.isoformat(), "currency": payment.currency,
@@ -352,11 +345,10 @@ def _payment(payment: Any) -> dict[str, Any]:
                params=[Param("limit", {"type": "integer", "minimum": 1, "maximum": 500})], response=array(PAYMENT))
 def list_payments() -> list[dict[str, Any]]:
     from core.web.api import query_int
-    from plugins.accounting.invoicing_models import Payment
+    from plugins.accounting.payments import list_payments as payments
 
     limit = min(max(query_int("limit", 100), 1), 500)
-    return [_payment(p) for p in g.db.scalars(select(Payment).order_by(Payment.date.desc(), Payment.id.desc())
-                                               .limit(limit))]
+    return [_payment(payment, partner) for payment, partner in payments(g.db, limit=limit)]
 
 
 @api.operation("/payments", "POST", permission=POST, status=201, body=PAYMENT_INPUT, response=PAYMENT,

@@ -9,10 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from core.errors import ComptoirError, FieldError, ValidationError
+from core.errors import ComptoirError, FieldError, NotFound, ValidationError
 from core.i18n import N_
 from core.money import digits
 from core.tenancy import current_organization
@@ -66,6 +65,14 @@ def _rejected(error: ValidationError) -> dict[str | None, list[str]]:
     return field_errors(error)
 
 
+def _exists(lookup: Any, code: str) -> bool:
+    try:
+        lookup(g.db, code)
+    except NotFound:
+        return False
+    return True
+
+
 def _action(target: str, action: Any, message: str) -> Response:
     """Run a service call from a button: commit and say so, or roll back and say why."""
     try:
@@ -87,17 +94,12 @@ def _action(target: str, action: Any, message: str) -> Response:
 @bp.route("/invoices")
 @requires(READ)
 def invoices() -> str:
-    from plugins.accounting.invoicing_models import Invoice, Partner
+    from plugins.accounting.invoices import list_invoices
 
     kind = request.args.get("kind") or ""
     state = request.args.get("state") or ""
-    query = select(Invoice, Partner.name).join(Partner, (Partner.org_id == Invoice.org_id)
-                                               & (Partner.id == Invoice.partner_id))
-    if kind in KIND_LABELS:
-        query = query.where(Invoice.kind == kind)
-    if state in STATE_LABELS:
-        query = query.where(Invoice.state == state)
-    rows = g.db.execute(query.order_by(Invoice.date.desc(), Invoice.id.desc()).limit(200)).all()
+    rows = list_invoices(g.db, kind=kind if kind in KIND_LABELS else None,
+                         state=state if state in STATE_LABELS else None)
     return render_template("accounting/invoices.html", rows=rows, kind=kind, state=state, kinds=KIND_LABELS,
                            states=STATE_LABELS, payment_states=PAYMENT_STATE_LABELS, minor=minor_amount,
                            can_draft=can(DRAFT), crumbs=_crumbs((t(N_("Invoices")), None)))
@@ -187,15 +189,16 @@ def create_invoice() -> Any:
 @requires(READ)
 def invoice(invoice_id: int) -> str:
     from core.db import fetch
-    from plugins.accounting.invoices import get_invoice, invoice_lines, invoice_taxes
-    from plugins.accounting.invoicing_models import Invoice, Partner, Tax
+    from plugins.accounting.invoices import credit_notes_of, get_invoice, invoice_lines, invoice_taxes
+    from plugins.accounting.invoicing_models import Partner
     from plugins.accounting.payments import allocations_of
     from plugins.accounting.services import list_journals
+    from plugins.accounting.taxes import list_taxes
 
     item = get_invoice(g.db, invoice_id)
     partner = fetch(g.db, Partner, item.partner_id, what="Partner")
-    taxes = {tax.id: tax for tax in g.db.scalars(select(Tax))}
-    notes = list(g.db.scalars(select(Invoice).where(Invoice.credit_note_of_id == item.id)))
+    taxes = {tax.id: tax for tax in list_taxes(g.db)}
+    notes = credit_notes_of(g.db, item)
     title = item.name or t(N_("Draft"))
     return render_template(
         "accounting/invoice.html", invoice=item, partner=partner, lines=invoice_lines(g.db, item),
@@ -208,25 +211,14 @@ def invoice(invoice_id: int) -> str:
 
 
 def _open_credits(item: Any) -> list[tuple[str, str, Decimal]]:
-    """What could settle this invoice: the partner's unallocated payments and open credit notes
-    in its currency, as (form value, label, amount still available)."""
-    from plugins.accounting.invoicing_models import Invoice, InvoiceState, Payment, PaymentDirection
+    """(form value, label, amount available) of what could settle the invoice."""
+    from plugins.accounting.payments import open_credits
 
-    kind = item.kind_enum
-    if item.state != InvoiceState.POSTED or kind.is_credit_note or item.residual <= 0:
-        return []
-    direction = PaymentDirection.INBOUND if kind.is_sale else PaymentDirection.OUTBOUND
-    found = [(f"payment:{p.id}", f"{t(N_('Payment'))} {p.reference} ({p.date.isoformat()})",
-              minor_amount(p.unallocated, p.currency))
-             for p in g.db.scalars(select(Payment).where(Payment.partner_id == item.partner_id,
-                                                         Payment.direction == direction, Payment.unallocated > 0,
-                                                         Payment.currency == item.currency).order_by(Payment.date))]
-    found += [(f"credit_note:{n.id}", f"{t(N_('Credit note'))} {n.name}", minor_amount(n.residual, n.currency))
-              for n in g.db.scalars(select(Invoice).where(
-                  Invoice.partner_id == item.partner_id, Invoice.kind == kind.credit_note_kind,
-                  Invoice.state == InvoiceState.POSTED, Invoice.residual > 0, Invoice.currency == item.currency)
-                  .order_by(Invoice.date))]
-    return found
+    payments, notes = open_credits(g.db, item)
+    return ([(f"payment:{p.id}", f"{t(N_('Payment'))} {p.reference} ({p.date.isoformat()})",
+              minor_amount(p.unallocated, p.currency)) for p in payments]
+            + [(f"credit_note:{n.id}", f"{t(N_('Credit note'))} {n.name}", minor_amount(n.residual, n.currency))
+               for n in notes])
 
 
 @bp.route("/invoices/<int:invoice_id>/allocate", methods=["POST"])
@@ -363,26 +355,20 @@ def pay_invoice(invoice_id: int) -> Response:
 @bp.route("/payments")
 @requires(READ)
 def payments() -> str:
-    from plugins.accounting.invoicing_models import Partner, Payment
+    from plugins.accounting.payments import list_payments
 
-    rows = g.db.execute(select(Payment, Partner.name).join(
-        Partner, (Partner.org_id == Payment.org_id) & (Partner.id == Payment.partner_id))
-        .order_by(Payment.date.desc(), Payment.id.desc()).limit(200)).all()
+    rows = list_payments(g.db)
     return render_template("accounting/payments.html", rows=rows, minor=minor_amount, can_pay=can(POST),
                            crumbs=_crumbs((t(N_("Payments")), None)))
 
 
 def _payment_form(errors: dict[str | None, list[str]] | None = None, form: Any = None, status: int = 200) -> Any:
-    from plugins.accounting.invoicing_models import Invoice, InvoiceState
     from plugins.accounting.partners import list_partners
+    from plugins.accounting.payments import open_invoices
     from plugins.accounting.services import list_journals
 
-    open_invoices = list(g.db.scalars(select(Invoice).where(Invoice.state == InvoiceState.POSTED,
-                                                            Invoice.residual > 0)
-                                      .where(Invoice.kind.in_(("customer_invoice", "supplier_invoice")))
-                                      .order_by(Invoice.date, Invoice.id).limit(500)))
     body = render_template("accounting/payment_form.html", errors=errors or {}, form=form or {},
-                           partners=list_partners(g.db), open_invoices=open_invoices, minor=minor_amount,
+                           partners=list_partners(g.db), open_invoices=open_invoices(g.db), minor=minor_amount,
                            journals=[j for j in list_journals(g.db) if j.kind in ("bank", "cash")],
                            today=dt.date.today().isoformat(), currency=current_organization(g.db).currency,
                            crumbs=_crumbs((t(N_("Payments")), url_for("accounting.payments")),
@@ -511,10 +497,10 @@ def _save_partner(partner: Any) -> Any:
 @bp.route("/partners/new", methods=["POST"])
 @requires(DRAFT)
 def create_partner() -> Any:
-    from plugins.accounting.invoicing_models import Partner
+    from plugins.accounting.partners import get_partner
 
     code = request.form.get("code", "").strip()
-    if code and g.db.scalars(select(Partner.id).where(Partner.code == code)).first() is not None:
+    if code and _exists(get_partner, code):
         error = ValidationError(FieldError("code", N_("There is already a partner %(code)s."), {"code": code}))
         return _partner_form(None, _rejected(error), request.form, 422)
     return _save_partner(None)
@@ -596,10 +582,10 @@ def _save_product(product: Any) -> Any:
 @bp.route("/products/new", methods=["POST"])
 @requires(DRAFT)
 def create_product() -> Any:
-    from plugins.accounting.invoicing_models import Product
+    from plugins.accounting.partners import get_product
 
     code = request.form.get("code", "").strip()
-    if code and g.db.scalars(select(Product.id).where(Product.code == code)).first() is not None:
+    if code and _exists(get_product, code):
         error = ValidationError(FieldError("code", N_("There is already a product %(code)s."), {"code": code}))
         return _product_form(None, _rejected(error), request.form, 422)
     return _save_product(None)
