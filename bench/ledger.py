@@ -222,6 +222,29 @@ def _dump(profiler: Any, path: str | None, what: str) -> None:  # noqa: ANN401
         print(f"  cProfile of {what} written to {path}")
 
 
+def count_statements(database: Any, maker: Maker, batch: int) -> tuple[int, int]:  # noqa: ANN401
+    """Statements sent to the database (BEGIN and COMMIT included) to post one entry alone, and
+    ``batch`` entries in one transaction; untimed (a listener slows the statements down)."""
+    from sqlalchemy import event
+
+    counted = [0]
+
+    def count(*_: Any) -> None:  # noqa: ANN401
+        counted[0] += 1
+
+    event.listen(database.engine, "before_cursor_execute", count)
+    event.listen(database.engine, "commit", count)
+    try:
+        post_singles(database, maker, 1)
+        single = counted[0]
+        counted[0] = 0
+        post_batches(database, maker, batch, batch)
+        return single, counted[0]
+    finally:
+        event.remove(database.engine, "before_cursor_execute", count)
+        event.remove(database.engine, "commit", count)
+
+
 # --- reading ------------------------------------------------------------------------------------------------
 
 @dataclass
@@ -384,6 +407,10 @@ def main(argv: list[str] | None = None) -> int:
         _dump(profiler, f"{prefix}.single" if prefix else None, "the single-entry posting")
         print(f"  {single.entries:,} entries in {single.seconds:.2f} s: {single.per_second:,.0f} entries/s "
               f"({1000 * single.seconds / single.entries:.2f} ms/entry, slowest {single.slowest_ms:.1f} ms)")
+
+        single_statements, batch_statements = count_statements(database, maker, args.batch)
+        print(f"  statements per transaction (untimed): {single_statements} for one entry, "
+              f"{batch_statements} for {args.batch:,}")
 
         # 3. fill: the bank account, then the organization
         print(f"3. filling: entries through bank account {books.bank} until it has {args.gl_lines:,} lines, "

@@ -438,9 +438,11 @@ class _ProgressBar:
     def __init__(self, locale: str) -> None:
         self.locale = locale
         self.bar: Any = None
+        self.long_sheets: set[str] = set()
 
     def start(self, sheet: str, total: int | None) -> None:
         if total is not None and total >= PROGRESS_MIN_ROWS:
+            self.long_sheets.add(sheet)
             self.bar = click.progressbar(length=total, file=sys.stderr,
                                          label=translate(N_("Reading %(sheet)s"), self.locale, sheet=sheet))
             self.bar.__enter__()
@@ -453,6 +455,10 @@ class _ProgressBar:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
             self.bar = None
+
+    def writing(self, sheet: str) -> None:
+        if sheet in self.long_sheets:  # writing a long sheet takes a while too: say it started
+            click.echo(translate(N_("Writing %(sheet)s…"), self.locale, sheet=sheet), err=True)
 
 
 @cli.command("import")

@@ -27,6 +27,7 @@ def is_known_currency(code: str | None) -> bool:
 
 
 @cache
+@cache
 def digits(currency: str) -> int:
     """Minor-unit digits of ``currency`` (2 for EUR, 0 for JPY, 3 for KWD)."""
     return get_currency_precision(currency.upper())

@@ -6,12 +6,12 @@ numbers that get committed run 1, 2, 3… without a gap. A database sequence wou
 """
 from __future__ import annotations
 
-from sqlalchemy import String, UniqueConstraint, select, update
+from sqlalchemy import String, UniqueConstraint, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.db import Base, OrgOwned, allocate_ids, require_tenant
+from core.db import Base, OrgOwned, TenantStatement, allocate_ids
 
 
 class SequenceCounter(OrgOwned, Base):
@@ -23,28 +23,33 @@ class SequenceCounter(OrgOwned, Base):
     next_value: Mapped[int] = mapped_column(default=1)
 
 
+# Compiled once, run at the driver level: numbering is on every posting's path.
+_BUMP = TenantStatement(
+    update(SequenceCounter)
+    .where(SequenceCounter.name == bindparam("name"), SequenceCounter.scope == bindparam("scope"))
+    .values(next_value=SequenceCounter.next_value + bindparam("count", type_=SequenceCounter.next_value.type))
+    .returning(SequenceCounter.next_value)
+)
+_ENSURE = {
+    dialect: TenantStatement(
+        insert(SequenceCounter).on_conflict_do_nothing(index_elements=["org_id", "name", "scope"]))
+    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
 def _ensure_counter(session: Session, name: str, scope: str) -> None:
-    org_id = require_tenant(session)
-    dialect_insert = pg_insert if session.connection().dialect.name == "postgresql" else sqlite_insert
-    statement = dialect_insert(SequenceCounter).values(
-        org_id=org_id, id=allocate_ids(session, 1)[0], name=name, scope=scope, next_value=1
-    ).on_conflict_do_nothing(index_elements=["org_id", "name", "scope"])
-    session.execute(statement)
+    _ENSURE[session.connection().dialect.name].execute(
+        session, {"id": allocate_ids(session, 1)[0], "name": name, "scope": scope, "next_value": 1})
 
 
 def next_numbers(session: Session, name: str, scope: str = "", count: int = 1) -> range:
     """Take ``count`` consecutive numbers of the sequence in the current transaction."""
-    bump = (
-        update(SequenceCounter)
-        .where(SequenceCounter.name == name, SequenceCounter.scope == scope)
-        .values(next_value=SequenceCounter.next_value + count)
-        .returning(SequenceCounter.next_value)
-        .execution_options(synchronize_session=False)  # counters are never held as objects
-    )
-    last = session.execute(bump).scalar_one_or_none()
-    if last is None:
+    params = {"name": name, "scope": scope, "count": count}
+    rows = _BUMP.execute(session, params)
+    if not rows:
         _ensure_counter(session, name, scope)
-        last = session.execute(bump).scalar_one()
+        rows = _BUMP.execute(session, params)
+    last = rows[0][0]
     return range(last - count, last)
 
 

@@ -33,11 +33,13 @@ from core.i18n import N_, SUPPORTED_LOCALES, normalize_locale, translate
 
 
 class Progress(Protocol):
-    """Told how far reading has gone (the CLI draws a progress bar with it)."""
+    """Told how far reading has gone, and when writing starts (the CLI draws a progress bar)."""
 
     def start(self, sheet: str, total: int | None) -> None: ...
 
     def advance(self, rows: int) -> None: ...
+
+    def writing(self, sheet: str) -> None: ...
 
     def finish(self) -> None: ...
 
@@ -185,6 +187,8 @@ def import_file(session: Session, path: str | os.PathLike[str], *, schema: str |
     savepoint = session.begin_nested()
     try:
         for sheet in parsed:
+            if progress is not None:
+                progress.writing(sheet.title)
             try:
                 counts = sheet.schema.write(session, sheet.records, contexts[sheet.title])
                 session.flush()

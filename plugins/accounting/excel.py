@@ -18,11 +18,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core.chart import Account
-from core.errors import ComptoirError, FieldError, NotFound, ValidationError
+from core.errors import ComptoirError, FieldError, NotFound, PeriodLocked, ValidationError
 from core.excel.schema import Choice, Column, ColumnType, ImportContext, ImportCounts, Record, Schema
 from core.i18n import N_
 from core.money import digits, is_known_currency, quantize
-from core.periods import FiscalYear, open_period
+from core.periods import FiscalYear, Period
 from core.tenancy import current_organization
 from plugins.accounting.closing import post_opening_balances
 from plugins.accounting.models import EntryState, Journal, JournalEntry, JournalKind, JournalLine
@@ -109,17 +109,25 @@ class _Books:
         self.incoming_periods = [(row["start"], row["end"]) for record in context.incoming.get("fiscal_years", ())
                                  for row in record.rows]
         self._periods: dict[dt.date, ComptoirError | None] = {}
+        # Every period with its year, in one query (a file's dates span many periods).
+        self.stored_periods = [(period, year) for period, year in session.execute(
+            select(Period, FiscalYear).join(FiscalYear, (FiscalYear.org_id == Period.org_id)
+                                            & (FiscalYear.id == Period.fiscal_year_id)))]
 
     def period_problem(self, day: dt.date) -> ComptoirError | None:
+        """What ``core.periods.open_period`` would refuse for ``day`` (none in a period the workbook adds)."""
         if day not in self._periods:
-            try:
-                open_period(self.session, day)
-                self._periods[day] = None
-            except NotFound as error:
+            found = next(((p, y) for p, y in self.stored_periods if p.start_date <= day <= p.end_date), None)
+            if found is None:
                 added = any(start <= day <= end for start, end in self.incoming_periods)
-                self._periods[day] = None if added else error
-            except ComptoirError as error:
-                self._periods[day] = error
+                self._periods[day] = None if added else NotFound(N_("No fiscal year covers %(date)s."),
+                                                                 date=day.isoformat())
+            elif found[1].is_closed:
+                self._periods[day] = PeriodLocked(N_("The fiscal year %(year)s is closed."), year=found[1].name)
+            elif found[0].locked:
+                self._periods[day] = PeriodLocked(period=found[0].name)
+            else:
+                self._periods[day] = None
         return self._periods[day]
 
     def amount(self, record_row: Any, errors: list[FieldError]) -> Decimal | None:
@@ -158,8 +166,17 @@ def _unbalanced(record: Record, amounts: Sequence[Decimal], msgid: str, **params
             for row in record.rows]
 
 
-def _existing_entries(session: Session, keys: Iterable[str], names: Iterable[str] = ()) -> Iterator[JournalEntry]:
+def _existing_entries(session: Session, keys: Iterable[str], names: Iterable[str] = (),
+                      days: Sequence[dt.date] = ()) -> Iterator[JournalEntry]:
+    """Posted entries with one of ``keys`` or ``names`` (an entry may come twice). With ``days``,
+    entries are found by name among those of the days' range (the date is indexed, not the name)."""
     keys, names = list(keys), list(names)
+    if days and names:
+        wanted = set(names)
+        yield from (entry for entry in session.scalars(select(JournalEntry).where(
+            JournalEntry.state == EntryState.POSTED, JournalEntry.date.between(min(days), max(days))))
+            if entry.name in wanted)
+        names = []
     for start in range(0, max(len(keys), len(names)), _CHUNK):
         chunk_keys, chunk_names = keys[start:start + _CHUNK], names[start:start + _CHUNK]
         conditions = [JournalEntry.idempotency_key.in_(chunk_keys)] if chunk_keys else []
@@ -207,7 +224,8 @@ def _already_posted(session: Session, records: Sequence[Record]) -> dict[str, Jo
     references = [_reference(r) for r in records]
     dates = {_reference(r): r["date"] for r in records}
     found: dict[str, JournalEntry] = {}
-    for entry in _existing_entries(session, [IMPORT_KEY.format(reference=r) for r in references], references):
+    for entry in _existing_entries(session, [IMPORT_KEY.format(reference=r) for r in references], references,
+                                   [day for day in dates.values() if day is not None]):
         key = entry.idempotency_key or ""
         if key.startswith("import:") and key[len("import:"):] in dates:
             found[key[len("import:"):]] = entry

@@ -60,6 +60,9 @@ class JournalEntry(OrgOwned, Base):
         UniqueConstraint("org_id", "chain_index"),
         UniqueConstraint("org_id", "idempotency_key"),
         Index(None, "org_id", "date"),
+        # Finds a reversal; and SQLite, checking deferred foreign keys when an entry goes in,
+        # looks for entries referring to it: without this index, a scan per entry.
+        Index(None, "org_id", "reversal_of_id"),
     )
 
     journal_id: Mapped[int] = mapped_column(BigInteger)
@@ -88,7 +91,9 @@ class JournalEntry(OrgOwned, Base):
 class JournalLine(OrgOwned, Base):
     __tablename__ = "journal_line"
     __table_args__ = (
-        ForeignKeyConstraint(["org_id", "entry_id"], ["journal_entry.org_id", "journal_entry.id"]),
+        # Checked at commit: posting writes the lines before their entry.
+        ForeignKeyConstraint(["org_id", "entry_id"], ["journal_entry.org_id", "journal_entry.id"],
+                             deferrable=True, initially="DEFERRED"),
         ForeignKeyConstraint(["org_id", "account_id"], ["account.org_id", "account.id"]),
         UniqueConstraint("org_id", "entry_id", "line_no"),
         # The general ledger of an account, in date order, by keyset pages.

@@ -6,9 +6,13 @@ year, entries chained by hash per organization, balances per account × period u
 """
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
 import json
+import secrets
+import threading
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -16,14 +20,15 @@ from decimal import Decimal
 from typing import Any
 
 from moneyed import Money
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core import numbering
+from core.numbering import SequenceCounter
 from core.chart import Account
-from core.db import allocate_ids, require_tenant, utcnow
+from core.db import TenantStatement, allocate_ids, require_tenant, utcnow
 from core.errors import Conflict, FieldError, NotFound, ValidationError
 from core.i18n import N_, translate
 from core.money import digits, is_known_currency
@@ -92,9 +97,9 @@ class _Prepared:
     """An entry checked and turned into rows, before numbers and hashes are given."""
 
     input: EntryInput
-    journal: Journal
-    period: Period
-    fiscal_year: FiscalYear
+    journal: _JournalInfo
+    period: _PeriodInfo
+    fiscal_year: _YearInfo
     lines: list[dict[str, Any]] = field(default_factory=list)
     entry_id: int = 0
     draft_id: int | None = None  # posting a stored draft keeps its id
@@ -121,34 +126,123 @@ def list_journals(session: Session) -> list[Journal]:
 
 # --- checking -------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class _AccountInfo:
+    id: int
+    code: str
+    header: bool
+    deprecated: bool
+    currency: str | None
+
+
+@dataclass(frozen=True)
+class _JournalInfo:
+    id: int
+    code: str
+    pattern: str
+
+
+@dataclass(frozen=True)
+class _YearInfo:
+    id: int
+    name: str
+    is_closed: bool
+
+
+@dataclass(frozen=True)
+class _PeriodInfo:
+    id: int
+    fiscal_year_id: int
+    name: str
+    start_date: dt.date
+    end_date: dt.date
+    locked: bool
+
+
+@dataclass(frozen=True)
+class _Books:
+    """What posting checks against, for one organization: read once per settings stamp."""
+
+    stamp: int
+    currency: str
+    accounts: dict[str, _AccountInfo]
+    journals: dict[str, _JournalInfo]
+    years: dict[int, _YearInfo]
+    periods: tuple[_PeriodInfo, ...]  # by start date
+
+
+# The counter row that database triggers give a new random value whenever an account, a
+# journal, a period or a fiscal year of the organization changes (migration 0003), by any
+# process: a cached _Books is used only while its stamp is still the one in the database,
+# read in the posting transaction.
+SETTINGS_STAMP = "ledger:settings"
+_STAMP = TenantStatement(
+    select(SequenceCounter.next_value).where(SequenceCounter.name == SETTINGS_STAMP, SequenceCounter.scope == ""))
+_NEW_STAMP = {
+    dialect: TenantStatement(make(SequenceCounter).on_conflict_do_nothing(index_elements=["org_id", "name", "scope"]))
+    for dialect, make in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+_BOOKS: weakref.WeakKeyDictionary[Any, dict[int, _Books]] = weakref.WeakKeyDictionary()
+_BOOKS_LOCK = threading.Lock()
+
+
+def _settings_stamp(session: Session) -> int:
+    rows = _STAMP.execute(session)
+    if rows:
+        return int(rows[0][0])
+    # First posting of the organization: a random stamp, never one a cache could hold.
+    _NEW_STAMP[session.connection().dialect.name].execute(session, {
+        "id": allocate_ids(session, 1)[0], "name": SETTINGS_STAMP, "scope": "",
+        "next_value": secrets.randbits(62)})
+    return int(_STAMP.execute(session)[0][0])
+
+
+def _load_books(session: Session, stamp: int) -> _Books:
+    currency = current_organization(session).currency
+    accounts = {a.code: _AccountInfo(a.id, a.code, a.header, a.deprecated, a.currency)
+                for a in session.scalars(select(Account))}
+    journals = {j.code: _JournalInfo(j.id, j.code, j.pattern) for j in session.scalars(select(Journal))}
+    years = {y.id: _YearInfo(y.id, y.name, y.is_closed) for y in session.scalars(select(FiscalYear))}
+    periods = tuple(_PeriodInfo(p.id, p.fiscal_year_id, p.name, p.start_date, p.end_date, p.locked)
+                    for p in session.scalars(select(Period).order_by(Period.start_date)))
+    return _Books(stamp, currency, accounts, journals, years, periods)
+
+
+def _books(session: Session) -> _Books:
+    """The organization's accounts, journals, years and periods, as of this transaction.
+
+    Pending ORM changes are flushed first, so the triggers have seen them.
+    """
+    org_id = require_tenant(session)
+    session.flush()
+    stamp = _settings_stamp(session)
+    engine = session.get_bind()
+    with _BOOKS_LOCK:
+        cached = _BOOKS.get(engine, {}).get(org_id)
+    if cached is not None and cached.stamp == stamp:
+        return cached
+    books = _load_books(session, stamp)
+    with _BOOKS_LOCK:
+        _BOOKS.setdefault(engine, {})[org_id] = books
+    return books
+
+
 class _Context:
-    """What checking a batch needs, read once: accounts, journals, periods, the currency."""
+    """What checking a batch needs: accounts, journals, periods, the currency."""
 
     def __init__(self, session: Session, entries: Sequence[EntryInput]) -> None:
-        require_tenant(session)
-        organization = current_organization(session)
-        self.currency = organization.currency
-        codes = {line.account for entry in entries for line in entry.lines}
-        self.accounts = {a.code: a for a in session.scalars(select(Account).where(Account.code.in_(codes)))}
-        journals = {entry.journal for entry in entries}
-        self.journals = {j.code: j for j in session.scalars(select(Journal).where(Journal.code.in_(journals)))}
-        # Only the periods the batch's dates can fall in, with their years, in one query.
-        days = [entry.date for entry in entries] or [dt.date.today()]
-        rows = session.execute(
-            select(Period, FiscalYear)
-            .join(FiscalYear, (FiscalYear.org_id == Period.org_id) & (FiscalYear.id == Period.fiscal_year_id))
-            .where(Period.end_date >= min(days), Period.start_date <= max(days)))
-        self.years: dict[int, FiscalYear] = {}
-        periods = []
-        for period, year in rows:
-            periods.append(period)
-            self.years[year.id] = year
-        self.periods = sorted(periods, key=lambda p: p.start_date)
+        books = _books(session)
+        self.currency = books.currency
+        self.accounts = books.accounts
+        self.journals = books.journals
+        self.years = books.years
+        self.periods = books.periods
+        self._starts = [p.start_date for p in books.periods]
 
-    def period_of(self, day: dt.date) -> Period | None:
-        for period in self.periods:
-            if period.start_date <= day <= period.end_date:
-                return period
+    def period_of(self, day: dt.date) -> _PeriodInfo | None:
+        index = bisect.bisect_right(self._starts, day) - 1
+        if index >= 0 and day <= self.periods[index].end_date:
+            return self.periods[index]
         return None
 
 
@@ -239,30 +333,34 @@ def _prepare(context: _Context, entry: EntryInput, index: int, errors: list[Fiel
 
 # --- hashing ----------------------------------------------------------------------------------------
 
-def _canonical(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
 ENTRY_HASHED = ("org_id", "id", "journal_id", "date", "period_id", "fiscal_year_id", "number", "name",
                 "label", "reference", "reversal_of_id", "idempotency_key", "chain_index")
 LINE_HASHED = ("line_no", "account_id", "date", "amount", "currency", "amount_currency", "partner_id", "label")
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # one encoder, not one per hash
 
 
 def entry_hash(previous_hash: str, entry: dict[str, Any], lines: Iterable[dict[str, Any]]) -> str:
-    """SHA-256 over the previous hash, every entry field and every field of every line."""
-    payload = [previous_hash, [_canonical(entry[k]) for k in ENTRY_HASHED],
-               [[_canonical(line[k]) for k in LINE_HASHED] for line in sorted(lines, key=lambda x: x["line_no"])]]
-    return hashlib.sha256(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+    """SHA-256 over the previous hash, every entry field and every field of every line.
+
+    Each field as a canonical string: "" for none, ISO format for a date, ``str`` otherwise.
+    """
+    date = dt.date
+    payload = [previous_hash,
+               ["" if v is None else v.isoformat() if isinstance(v, date) else str(v)
+                for v in map(entry.__getitem__, ENTRY_HASHED)],
+               [["" if v is None else v.isoformat() if isinstance(v, date) else str(v)
+                 for v in map(line.__getitem__, LINE_HASHED)]
+                for line in sorted(lines, key=lambda x: x["line_no"])]]
+    return hashlib.sha256(_encode(payload).encode()).hexdigest()
+
+
+_PREVIOUS_HASH = TenantStatement(select(JournalEntry.hash).where(JournalEntry.chain_index == bindparam("chain_index")))
 
 
 def _previous_hash(session: Session, chain_index: int) -> str:
     if chain_index <= 1:
         return ""
-    previous = session.scalars(select(JournalEntry.hash).where(JournalEntry.chain_index == chain_index - 1)).one()
+    (previous,) = _PREVIOUS_HASH.execute(session, {"chain_index": chain_index - 1})[0]
     return previous or ""
 
 
@@ -425,9 +523,21 @@ def _existing_keys(session: Session, entries: Sequence[EntryInput]) -> dict[str,
         return {}
     if len(set(keys)) != len(keys):
         raise ValidationError(FieldError("idempotency_key", N_("The same idempotency key is used twice in one batch.")))
-    rows = session.execute(select(JournalEntry.idempotency_key, JournalEntry.id)
-                           .where(JournalEntry.idempotency_key.in_(keys)))
+    if len(keys) == 1:  # one entry posted at a time, the common case: the compiled statement
+        rows: Iterable[Any] = _ENTRY_OF_KEY.execute(session, {"key": keys[0]})
+    else:
+        rows = session.execute(select(JournalEntry.idempotency_key, JournalEntry.id)
+                               .where(JournalEntry.idempotency_key.in_(keys)))
     return {key: entry_id for key, entry_id in rows}
+
+
+_ENTRY_OF_KEY = TenantStatement(select(JournalEntry.idempotency_key, JournalEntry.id)
+                                .where(JournalEntry.idempotency_key == bindparam("key")))
+
+
+# Posting's writes, compiled once and run at the driver level (see core.db.TenantStatement).
+_INSERT_ENTRIES = TenantStatement(insert(JournalEntry.__table__))
+_INSERT_LINES = TenantStatement(insert(JournalLine.__table__))
 
 
 def _write(session: Session, org_id: int, todo: list[_Prepared], actor: Any) -> None:
@@ -467,36 +577,37 @@ def _write(session: Session, org_id: int, todo: list[_Prepared], actor: Any) -> 
             totals[0 if line["amount"] > 0 else 1] += abs(line["amount"])
             totals[2] += line["amount_currency"] or 0
         digest = entry_hash(previous, entry, item.lines)
+        posted = {**entry, "state": EntryState.POSTED.value, "previous_hash": previous, "hash": digest,
+                  "posted_at": posted_at, "posted_by": user_id}
         if item.draft_id is None:
-            entry_rows.append({**entry, "state": EntryState.DRAFT, "previous_hash": None, "hash": None,
-                               "posted_at": None, "posted_by": None, "created_at": posted_at})
-        finish_rows.append({**entry, "state": EntryState.POSTED, "previous_hash": previous, "hash": digest,
-                            "posted_at": posted_at, "posted_by": user_id})
+            entry_rows.append({**posted, "created_at": posted_at})
+        else:
+            finish_rows.append(posted)
         line_rows.extend(item.lines)
         previous = digest
+    # New entries go in already posted, after their lines: the database checks there that the
+    # lines balance (migration 0003); the lines' key to their entry is checked at commit.
+    _INSERT_LINES.execute(session, line_rows)
     if entry_rows:
-        session.execute(insert(JournalEntry), entry_rows)
-    session.execute(insert(JournalLine), line_rows)
-    # Lines go in while the entry is a draft; the switch to posted is checked by the database.
-    session.execute(update(JournalEntry), finish_rows)
+        _INSERT_ENTRIES.execute(session, entry_rows)
+    if finish_rows:
+        # A draft's lines went in while it is a draft; the switch to posted is checked by the database.
+        session.execute(update(JournalEntry), finish_rows)
     _add_to_balances(session, org_id, balances, ids)
 
 
-_BALANCE_UPSERTS: dict[str, Any] = {}
+def _balance_upsert(dialect: str) -> TenantStatement:
+    """One ``INSERT … ON CONFLICT DO UPDATE`` adding to a balance row, run with many rows."""
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(AccountBalance.__table__)
+    return TenantStatement(statement.on_conflict_do_update(
+        index_elements=["org_id", "account_id", "period_id", "currency"],
+        set_={"debit": AccountBalance.__table__.c.debit + statement.excluded.debit,
+              "credit": AccountBalance.__table__.c.credit + statement.excluded.credit,
+              "amount_currency": AccountBalance.__table__.c.amount_currency + statement.excluded.amount_currency},
+    ))
 
 
-def _balance_upsert(dialect: str) -> Any:
-    """One ``INSERT … ON CONFLICT DO UPDATE`` adding to a balance row, built once per dialect
-    and run with many parameter sets (compiled once, not once per batch)."""
-    if dialect not in _BALANCE_UPSERTS:
-        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(AccountBalance)
-        _BALANCE_UPSERTS[dialect] = statement.on_conflict_do_update(
-            index_elements=["org_id", "account_id", "period_id", "currency"],
-            set_={"debit": AccountBalance.debit + statement.excluded.debit,
-                  "credit": AccountBalance.credit + statement.excluded.credit,
-                  "amount_currency": AccountBalance.amount_currency + statement.excluded.amount_currency},
-        )
-    return _BALANCE_UPSERTS[dialect]
+_BALANCE_UPSERTS = {dialect: _balance_upsert(dialect) for dialect in ("postgresql", "sqlite")}
 
 
 def _add_to_balances(session: Session, org_id: int, balances: dict[tuple[int, int, str], list[int]],
@@ -505,7 +616,7 @@ def _add_to_balances(session: Session, org_id: int, balances: dict[tuple[int, in
     rows = [{"org_id": org_id, "id": new_id, "account_id": a, "period_id": p, "currency": c,
              "debit": balances[(a, p, c)][0], "credit": balances[(a, p, c)][1],
              "amount_currency": balances[(a, p, c)][2]} for new_id, (a, p, c) in zip(ids, keys, strict=True)]
-    session.execute(_balance_upsert(session.connection().dialect.name), rows)
+    _BALANCE_UPSERTS[session.connection().dialect.name].execute(session, rows)
 
 
 # --- reading and reversing ------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 (address, IBAN, SMTP) and bank statement lines.
 
 Revision ID: 0004_invoicing
-Revises: 0002_accounting_rates
+Revises: 0003_posting_speed
 Create Date: 2026-11-24 23:55:00
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = '0004_invoicing'
-down_revision: str | None = '0002_accounting_rates'
+down_revision: str | None = '0003_posting_speed'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

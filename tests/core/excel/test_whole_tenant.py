@@ -295,3 +295,22 @@ def test_jalali_and_short_years_come_back_with_their_own_periods(database, tmp_p
         assert copied[part] == original[part], part
     assert [p[2] for p in copied["periods"] if p[0] == "1405 short"] == [
         "1405-01", "1405-02", "1405-03", "1405-04", "1405-05"]
+
+
+def test_entries_in_a_closed_year_or_no_year_are_refused_with_the_ledgers_words(database, tmp_path):
+    org = make_org(database, "Closed", chart="example_tiny", first_fiscal_year=LAST_YEAR)
+    owner = make_user(database, org, "owner@closed.test")
+    with database.transaction(org.id) as session:
+        post_entry(session, EntryInput("MISC", D(LAST_YEAR, 1, 2), [debit("100", "1"), credit("600", "1")]))
+        close_fiscal_year(session, str(LAST_YEAR), actor=owner)
+    rows = [["Reference", "Date", "Journal", "Account", "Debit", "Credit"]]
+    for reference, day in (("A", D(LAST_YEAR, 5, 1)), ("B", D(THIS_YEAR + 1, 5, 1))):
+        rows += [[reference, day, "MISC", "100", 1, None], [reference, day, "MISC", "600", None, 1]]
+    with database.transaction(org.id) as session:
+        try:
+            import_file(session, xlsx(tmp_path / "closed.xlsx", rows))
+            problems = []
+        except Exception as failure:  # noqa: BLE001 - the problems are what is checked
+            problems = [(p.row, p.reason()) for p in failure.problems]  # type: ignore[attr-defined]
+    assert problems == [(2, f"The fiscal year {LAST_YEAR} is closed."),
+                        (4, f"No fiscal year covers {THIS_YEAR + 1}-05-01.")]

@@ -133,6 +133,15 @@ def test_the_same_idempotency_key_posts_once(database, books):
         assert count(session, JournalEntry) == 2
 
 
+def test_one_entry_posted_twice_with_its_key_is_posted_once(database, books):
+    ids = []
+    for _ in range(2):
+        with database.transaction(books.id) as session:
+            ids.append(post_entry(session, sale(idempotency_key="invoice-7")).id)
+    with database.session(books.id) as session:
+        assert ids[0] == ids[1] and count(session, JournalEntry) == 1
+
+
 @pytest.mark.parametrize("statement", [
     "UPDATE journal_line SET amount = amount + 1 WHERE org_id = :org",
     "UPDATE journal_entry SET label = 'changed' WHERE org_id = :org",
