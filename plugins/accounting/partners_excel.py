@@ -98,10 +98,14 @@ PRODUCT_COLUMNS = (
 
 # --- partners ------------------------------------------------------------------------------------
 
-def _partner_input(record: Record) -> PartnerInput:
+def _partner_input(record: Record, context: ImportContext) -> PartnerInput:
+    """An address's country defaults to the partner's when the file has no column for it (a
+    whole-organization export has it, and keeps an address without a country as it is)."""
     first = record.first
+    own_country = "address_country" in context.columns
     addresses = [AddressInput(row["street"] or "", row["street2"] or "", row["postal_code"] or "", row["city"] or "",
-                              row["address_country"] or first["country"], row["address_kind"] or "invoice")
+                              row["address_country"] if own_country else first["country"],
+                              row["address_kind"] or "invoice")
                  for row in record.rows if any(row[k] for k in ("street", "street2", "postal_code", "city"))]
     return PartnerInput(
         code=str(record.key[0]), name=first["name"] or "", kind=first["kind"] or PartnerKind.COMPANY,
@@ -117,7 +121,7 @@ def validate_partners(session: Session, records: Sequence[Record], context: Impo
     problems = []
     incoming = {str(r.key[0]) for r in context.incoming.get("accounts", ())}  # written before partners
     for record in records:
-        _values, found = check_partner(session, _partner_input(record))
+        _values, found = check_partner(session, _partner_input(record, context))
         problems += [FieldError(e.field, e.msgid, e.params, record.first.number) for e in found
                      if not (e.field in ("receivable_account", "payable_account")
                              and record[e.field] in incoming)]
@@ -136,7 +140,7 @@ def write_partners(session: Session, records: Sequence[Record], context: ImportC
     existing = {p.code: p for p in session.scalars(select(Partner))}
     created = updated = unchanged = 0
     for record in records:
-        data = _partner_input(record)
+        data = _partner_input(record, context)
         current = existing.get(data.code)
         if current is not None and not context.update:
             unchanged += 1
