@@ -10,6 +10,7 @@ neither dumped nor listed.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Table, UniqueConstraint, select
@@ -42,6 +43,10 @@ IGNORED_COLUMNS: dict[tuple[str, str], str] = {
     ("org_plugin", "changed_at"): "when the copy's plugin was enabled",
     ("invoicing_settings", "smtp_password"): "a secret: never exported",
 }
+
+# Exact decimals kept as text, compared by value: a workbook's number cell keeps a price's
+# value, not its trailing zeros ("650.00" comes back "650").
+DECIMAL_TEXT: set[tuple[str, str]] = {("product", "price")}
 
 # References to tenant rows that are not foreign keys.
 LOOSE_REFERENCES: dict[tuple[str, str], str] = {("journal_line", "partner_id"): "partner"}
@@ -93,6 +98,8 @@ def canonical_dump(database: Any, org_id: int, *, numbering: bool = False) -> di
                     continue
                 if column in references[name] and value is not None:
                     value = reference(references[name][column], value)
+                elif (name, column) in DECIMAL_TEXT and value is not None:
+                    value = Decimal(value).normalize()
                 elif name == "sequence_counter" and row["name"].startswith("journal:") and column in ("name", "scope"):
                     # a journal's numbering names the journal and the fiscal year by id
                     target = ("journal", "name") if column == "name" else ("fiscal_year", "scope")

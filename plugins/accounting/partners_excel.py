@@ -228,11 +228,10 @@ def write_products(session: Session, records: Sequence[Record], context: ImportC
 
 
 def export_products(session: Session) -> Iterator[dict[str, Any]]:
-    """The price is written as the text it is stored as: a number cell would lose "650.00"'s zeros."""
     taxes = {t.id: t.code for t in session.scalars(select(Tax))}
     codes = {a.id: a.code for a in session.scalars(select(Account))}
     for product in session.scalars(select(Product).order_by(Product.code)):
-        yield {"code": product.code, "name": product.name, "kind": product.kind, "price": product.price,
+        yield {"code": product.code, "name": product.name, "kind": product.kind, "price": Decimal(product.price),
                "currency": product.currency, "sale_tax": taxes.get(product.sale_tax_id or 0),
                "purchase_tax": taxes.get(product.purchase_tax_id or 0),
                "income_account": codes.get(product.income_account_id or 0),
