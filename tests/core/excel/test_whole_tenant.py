@@ -194,7 +194,7 @@ def test_a_whole_organization_exports_and_imports_into_an_empty_one_to_the_same_
         with database.session(copy.id) as session:
             assert trial_balance(session, D(year, 1, 1), D(year, 12, 31)) == before and before
 
-    _same_invoicing(database, source.id, copy.id)
+    _same_invoicing((database, source.id), (database, copy.id))
     assert "not-for-export" not in _workbook_text(books)  # the SMTP password never leaves
     with database.session(copy.id) as session:
         from plugins.accounting.printing import invoicing_settings
@@ -233,7 +233,7 @@ def _workbook_text(path) -> str:  # noqa: ANN001
     return "\n".join(str(cell) for sheet in book for row in sheet.iter_rows(values_only=True) for cell in row)
 
 
-def _same_invoicing(database, source_id: int, copy_id: int) -> None:  # noqa: ANN001
+def _same_invoicing(*books: tuple[object, int]) -> None:
     """The copy's invoices, residuals, aged balances and VAT report are the source's; the next
     invoice of each kind and year is numbered after the restored ones, in both."""
     from plugins.accounting.debtors import aged_balance
@@ -243,8 +243,8 @@ def _same_invoicing(database, source_id: int, copy_id: int) -> None:  # noqa: AN
     from plugins.accounting.vat import vat_report
 
     seen = []
-    for org_id in (source_id, copy_id):
-        with database.transaction(org_id) as session:
+    for database, org_id in books:  # (database, organization id): the source, then its copy
+        with database.transaction(org_id) as session:  # type: ignore[attr-defined]
             invoices = sorted((i.name or "", i.kind, i.state, i.payment_state, i.residual, i.residual_company,
                                i.closed_on, i.reminder_level) for i in session.scalars(select(Invoice)))
             payments = sorted((p.date, p.amount, p.unallocated, p.unallocated_company, p.closed_on)
