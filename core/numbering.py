@@ -63,3 +63,13 @@ def peek(session: Session, name: str, scope: str = "") -> int:
         select(SequenceCounter.next_value).where(SequenceCounter.name == name, SequenceCounter.scope == scope)
     ).first()
     return value or 1
+
+
+def advance_to(session: Session, name: str, scope: str, next_value: int) -> None:
+    """Make the sequence's next number at least ``next_value`` (numbers restored from another
+    organization's books: the numbering goes on after them, it never goes back)."""
+    _ensure_counter(session, name, scope)
+    session.execute(update(SequenceCounter)
+                    .where(SequenceCounter.name == name, SequenceCounter.scope == scope,
+                           SequenceCounter.next_value < next_value)
+                    .values(next_value=next_value).execution_options(synchronize_session=False))

@@ -92,9 +92,10 @@ def comptoir_register_cli_commands(cli: click.Group) -> None:
 @hookimpl
 def comptoir_register_excel_schemas() -> list[Schema]:
     from plugins.accounting.excel import excel_schemas
+    from plugins.accounting.invoicing_excel import invoicing_schemas
     from plugins.accounting.partners_excel import partner_schemas
 
-    return excel_schemas() + partner_schemas()
+    return excel_schemas() + partner_schemas() + invoicing_schemas()
 
 
 @hookimpl

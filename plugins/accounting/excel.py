@@ -25,6 +25,7 @@ from core.money import digits, is_known_currency, quantize
 from core.periods import FiscalYear, Period
 from core.tenancy import current_organization
 from plugins.accounting.closing import post_opening_balances
+from plugins.accounting.invoicing_models import Partner
 from plugins.accounting.models import EntryState, Journal, JournalEntry, JournalKind, JournalLine
 from plugins.accounting.services import EntryInput, LineInput, post_entries_from
 
@@ -80,6 +81,9 @@ ENTRY_COLUMNS = (
            aliases={"fr": ("Identifiant externe",), "es": ("Identificador externo",), "fa": ("شناسه خارجی",)}),
     Column("reversal_of", N_("Reversal of"), ColumnType.TEXT,
            aliases={"fr": ("Extourne de",), "es": ("Anulación de",), "fa": ("برگشت سند",)}),
+    # The partner a line names (its reference: ids differ between organizations).
+    Column("partner", N_("Partner"), ColumnType.CODE,
+           aliases={"fr": ("Tiers",), "es": ("Tercero",), "fa": ("طرف حساب",)}),
 )
 
 OPENING_COLUMNS = (
@@ -104,6 +108,8 @@ class _Books:
         for record in context.incoming.get("accounts", ()):
             self.accounts.setdefault(str(record.key[0]), (bool(record["header"]), False))
         self.journals = set(session.scalars(select(Journal.code)))
+        self.partners = set(session.scalars(select(Partner.code)))
+        self.partners.update(str(record.key[0]) for record in context.incoming.get("partners", ()))
         self.journals.update(str(record.key[0]) for record in context.incoming.get("journals", ()))
         # Periods the workbook adds: their locks and closed years are applied after the entries.
         self.incoming_periods = [(row["start"], row["end"]) for record in context.incoming.get("fiscal_years", ())
@@ -346,6 +352,9 @@ def validate_entries(session: Session, records: Sequence[Record], context: Impor
         amounts = []
         for row in record.rows:
             books.account_problem(row["account"], row.number, errors)
+            if row["partner"] is not None and row["partner"] not in books.partners:
+                errors.append(FieldError("partner", N_("There is no partner %(code)s."), {"code": row["partner"]},
+                                         row.number))
             amount = books.amount(row, errors)
             if amount is not None:
                 amounts.append(amount)
@@ -384,14 +393,15 @@ def _line_amounts(row: Any) -> tuple[Decimal, Decimal | None]:
     return amount, foreign
 
 
-def _line_input(row: Any) -> LineInput:
+def _line_input(row: Any, partners: dict[str, int]) -> LineInput:
     amount, foreign = _line_amounts(row)
     return LineInput(row["account"], amount, row["label"] or "", row["currency"].upper() if row["currency"] else None,
-                     foreign)
+                     foreign, partners[row["partner"]] if row["partner"] is not None else None)
 
 
-def _entry_input(record: Record, context: ImportContext, key: str | None, reversal_of_id: int | None = None) -> EntryInput:
-    lines = [_line_input(row) for row in record.rows]
+def _entry_input(record: Record, context: ImportContext, key: str | None, reversal_of_id: int | None = None,
+                 partners: dict[str, int] | None = None) -> EntryInput:
+    lines = [_line_input(row, partners or {}) for row in record.rows]
     if "entry_label" in context.columns:
         label = record["entry_label"] or ""
     else:
@@ -443,6 +453,7 @@ def write_entries(session: Session, records: Sequence[Record], context: ImportCo
     new = [r for r in records if _reference(r) not in posted]
     numbers = _Numbers(session, context) if _keeps_numbers(context) else None
     year_ids = {name: year_id for year_id, name in session.execute(select(FiscalYear.id, FiscalYear.name))}
+    partners = dict(session.execute(select(Partner.code, Partner.id)).all())
     targets = {r["reversal_of"] for r in new if r["reversal_of"]}
     ids = _already_posted_references(session, targets - {_reference(r) for r in new})
     batch: list[Record] = []
@@ -466,7 +477,7 @@ def write_entries(session: Session, records: Sequence[Record], context: ImportCo
         reversal_of_id = ids.get(target) if target else None
         batch.append(record)
         inputs.append(_entry_input(record, context, _idempotency_key(record, planned, context, year_ids),
-                                   reversal_of_id))
+                                   reversal_of_id, partners))
         pending.add(_reference(record))
     flush()
     return ImportCounts(created=len(new), unchanged=len(records) - len(new))
@@ -483,17 +494,18 @@ def export_entries(session: Session) -> Iterator[dict[str, Any]]:
     journals = {j.id: j.code for j in session.scalars(select(Journal))}
     year_names = {year_id: name for year_id, name in session.execute(select(FiscalYear.id, FiscalYear.name))}
     reversed_ids = set(session.scalars(select(JournalEntry.reversal_of_id).where(JournalEntry.reversal_of_id.is_not(None))))
+    partners = dict(session.execute(select(Partner.id, Partner.code)).all())
     references: dict[int, str] = {}
     query = (select(JournalEntry.id, JournalEntry.idempotency_key, JournalEntry.name, JournalEntry.date,
                     JournalEntry.journal_id, JournalEntry.number, JournalEntry.label, JournalEntry.reference,
                     JournalEntry.reversal_of_id, JournalLine.account_id, JournalLine.label, JournalLine.amount,
-                    JournalLine.currency, JournalLine.amount_currency)
+                    JournalLine.currency, JournalLine.amount_currency, JournalLine.partner_id)
              .join(JournalLine, (JournalLine.org_id == JournalEntry.org_id) & (JournalLine.entry_id == JournalEntry.id))
              .where(JournalEntry.state == EntryState.POSTED)
              .order_by(JournalEntry.chain_index, JournalLine.line_no))
     last_id, entry_fields = None, {}
     for (entry_id, key, name, day, journal_id, number, entry_label, document, reversal_of_id, account_id, label,
-         minor, foreign, minor_foreign) in session.execute(query).yield_per(5000):
+         minor, foreign, minor_foreign, partner_id) in session.execute(query).yield_per(5000):
         if entry_id != last_id:
             key = key or ""
             reference = key[len("import:"):] if key.startswith("import:") and not key.startswith("import:opening:") \
@@ -511,7 +523,8 @@ def export_entries(session: Session) -> Iterator[dict[str, Any]]:
                "debit": amount if amount > 0 else None, "credit": -amount if amount < 0 else None,
                "currency": foreign,
                "amount_currency": abs(Decimal(minor_foreign).scaleb(-digits(foreign)))
-               if foreign and minor_foreign is not None else None}
+               if foreign and minor_foreign is not None else None,
+               "partner": partners[partner_id] if partner_id is not None else None}
 
 
 # --- opening balances ---------------------------------------------------------------------------------
@@ -735,7 +748,7 @@ JOURNAL_ENTRIES = Schema(
     name="journal_entries", sheet=N_("Journal entries"), label=N_("Journal entries, one line per row"),
     columns=ENTRY_COLUMNS, key=("reference",), group_by="reference",
     validate=validate_entries, write=write_entries, export=export_entries, order=200,
-    after=("accounts", "fiscal_years", "journals", "exchange_rates", "opening_balances"),
+    after=("accounts", "fiscal_years", "journals", "exchange_rates", "opening_balances", "partners"),
     aliases={"en": ("Entries", "General journal"), "fr": ("Écritures", "Écritures comptables"),
              "es": ("Asientos", "Libro diario"), "fa": ("اسناد", "اسناد حسابداری")},
 )

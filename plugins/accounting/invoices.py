@@ -536,3 +536,58 @@ def cancel_invoice(session: Session, invoice_id: int, *, date: dt.date | None = 
                     .execution_options(synchronize_session=False))
     session.expire(invoice)
     return get_invoice(session, note.id)
+
+
+# --- restoring documents from another organization's books ---------------------------------------------
+
+@dataclass(frozen=True)
+class RestoredInvoice:
+    """A document as exported from other books: its invoice row's fields (ids already those of
+    these books: partner, entry, credit_note_of), its lines' and its taxes' fields."""
+
+    values: dict[str, Any]
+    lines: Sequence[dict[str, Any]] = ()
+    taxes: Sequence[dict[str, Any]] = ()
+
+
+def restore_invoices(session: Session, documents: Sequence[RestoredInvoice]) -> list[int]:
+    """Insert documents exactly as they were in other books (a whole-organization import);
+    returns their ids in order. Nothing is posted: a posted document names, in ``entry_id``,
+    the journal entry the ledger import already restored. Each is open by its whole total;
+    restoring its allocations (``payments.restore_allocation``) brings the residual down.
+    The numbering of each kind and fiscal year goes on after the highest number restored.
+    A document whose ``credit_note_of_id`` is ``-n`` is a credit note of the n-th document of
+    ``documents`` (1-based)."""
+    org_id = require_tenant(session)
+    if not documents:
+        return []
+    count = sum(1 + len(d.lines) + len(d.taxes) for d in documents)
+    ids = iter(allocate_ids(session, count))
+    invoice_rows, line_rows, tax_rows, result = [], [], [], []
+    last: dict[tuple[str, str], int] = {}
+    for document in documents:
+        invoice_id = next(ids)
+        result.append(invoice_id)
+        values = dict(document.values)
+        origin = values.get("credit_note_of_id")
+        if origin is not None and origin < 0:
+            values["credit_note_of_id"] = result[-origin - 1]
+        total, total_company = values["total"], values["total_company"]
+        values.update(residual=total, residual_company=total_company, closed_on=None,
+                      payment_state=PaymentState.NOT_PAID)
+        if values.get("state") != InvoiceState.DRAFT and total == 0:
+            values.update(payment_state=PaymentState.PAID, closed_on=values["date"])
+        invoice_rows.append({"org_id": org_id, "id": invoice_id, **values})
+        line_rows += [{"org_id": org_id, "id": next(ids), "invoice_id": invoice_id, **line} for line in document.lines]
+        tax_rows += [{"org_id": org_id, "id": next(ids), "invoice_id": invoice_id, **tax} for tax in document.taxes]
+        if values.get("number") is not None and values.get("year"):
+            key = (str(values["kind"]), values["year"])
+            last[key] = max(last.get(key, 0), values["number"])
+    session.execute(insert(Invoice), invoice_rows)
+    if line_rows:
+        session.execute(insert(InvoiceLine), line_rows)
+    if tax_rows:
+        session.execute(insert(InvoiceTax), tax_rows)
+    for (kind, year_name), number in sorted(last.items()):
+        numbering.advance_to(session, f"invoice:{kind}", year_name, number + 1)
+    return result

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.chart import Account
 from core.errors import FieldError, ValidationError
 from core.excel.schema import Choice, Column, ColumnType, ImportContext, ImportCounts, Record, Schema
 from core.i18n import N_
@@ -62,6 +63,10 @@ PARTNER_COLUMNS = (
     Column("city", N_("City"), aliases={"fr": ("Ville",), "es": ("Ciudad",), "fa": ("شهر",)}),
     Column("address_country", N_("Address country"), ColumnType.CODE,
            aliases={"fr": ("Pays de l'adresse",), "es": ("País de la dirección",), "fa": ("کشور نشانی",)}),
+    Column("receivable_account", N_("Receivable account"), ColumnType.CODE,
+           aliases={"fr": ("Compte client",), "es": ("Cuenta de clientes",), "fa": ("حساب دریافتنی",)}),
+    Column("payable_account", N_("Payable account"), ColumnType.CODE,
+           aliases={"fr": ("Compte fournisseur",), "es": ("Cuenta de proveedores",), "fa": ("حساب پرداختنی",)}),
     Column("address_kind", N_("Address kind"), ColumnType.CHOICE,
            choices=(Choice("invoice", N_("Invoicing")), Choice("delivery", N_("Delivery")),
                     Choice("other", N_("Other"))),
@@ -84,15 +89,23 @@ PRODUCT_COLUMNS = (
                                                                   "fa": ("مالیات فروش",)}),
     Column("purchase_tax", N_("Purchase tax"), ColumnType.CODE,
            aliases={"fr": ("TVA achat",), "es": ("IVA compra",), "fa": ("مالیات خرید",)}),
+    Column("income_account", N_("Income account"), ColumnType.CODE,
+           aliases={"fr": ("Compte de produit",), "es": ("Cuenta de ingresos",), "fa": ("حساب درآمد",)}),
+    Column("expense_account", N_("Expense account"), ColumnType.CODE,
+           aliases={"fr": ("Compte de charge",), "es": ("Cuenta de gastos",), "fa": ("حساب هزینه",)}),
 )
 
 
 # --- partners ------------------------------------------------------------------------------------
 
-def _partner_input(record: Record) -> PartnerInput:
+def _partner_input(record: Record, context: ImportContext) -> PartnerInput:
+    """An address's country defaults to the partner's when the file has no column for it (a
+    whole-organization export has it, and keeps an address without a country as it is)."""
     first = record.first
+    own_country = "address_country" in context.columns
     addresses = [AddressInput(row["street"] or "", row["street2"] or "", row["postal_code"] or "", row["city"] or "",
-                              row["address_country"] or first["country"], row["address_kind"] or "invoice")
+                              row["address_country"] if own_country else first["country"],
+                              row["address_kind"] or "invoice")
                  for row in record.rows if any(row[k] for k in ("street", "street2", "postal_code", "city"))]
     return PartnerInput(
         code=str(record.key[0]), name=first["name"] or "", kind=first["kind"] or PartnerKind.COMPANY,
@@ -100,14 +113,18 @@ def _partner_input(record: Record) -> PartnerInput:
         is_supplier=bool(first["supplier"]), country=first["country"], vat_number=first["vat_number"],
         email=first["email"], language=first["language"], currency=first["currency"],
         payment_terms_days=first["payment_terms_days"] if first["payment_terms_days"] is not None else 30,
+        receivable_account=first["receivable_account"], payable_account=first["payable_account"],
         addresses=tuple(addresses))
 
 
 def validate_partners(session: Session, records: Sequence[Record], context: ImportContext) -> list[FieldError]:
     problems = []
+    incoming = {str(r.key[0]) for r in context.incoming.get("accounts", ())}  # written before partners
     for record in records:
-        _values, found = check_partner(session, _partner_input(record))
-        problems += [FieldError(e.field, e.msgid, e.params, record.first.number) for e in found]
+        _values, found = check_partner(session, _partner_input(record, context))
+        problems += [FieldError(e.field, e.msgid, e.params, record.first.number) for e in found
+                     if not (e.field in ("receivable_account", "payable_account")
+                             and record[e.field] in incoming)]
     return problems
 
 
@@ -116,14 +133,14 @@ def _partner_state(session: Session, partner: Partner) -> tuple[Any, ...]:
                                 .order_by(PartnerAddress.position))
     return (partner.name, partner.kind, partner.is_customer, partner.is_supplier, partner.country, partner.vat_number,
             partner.email, partner.language, partner.currency, partner.payment_terms_days,
-            tuple((a.kind, a.street, a.street2, a.postal_code, a.city, a.country) for a in addresses))
+            partner.receivable_account_id, partner.payable_account_id, tuple((a.kind, a.street, a.street2, a.postal_code, a.city, a.country) for a in addresses))
 
 
 def write_partners(session: Session, records: Sequence[Record], context: ImportContext) -> ImportCounts:
     existing = {p.code: p for p in session.scalars(select(Partner))}
     created = updated = unchanged = 0
     for record in records:
-        data = _partner_input(record)
+        data = _partner_input(record, context)
         current = existing.get(data.code)
         if current is not None and not context.update:
             unchanged += 1
@@ -148,8 +165,10 @@ def export_partners(session: Session) -> Iterator[dict[str, Any]]:
     for address in session.scalars(select(PartnerAddress).order_by(PartnerAddress.partner_id,
                                                                    PartnerAddress.position)):
         addresses.setdefault(address.partner_id, []).append(address)
+    codes = {a.id: a.code for a in session.scalars(select(Account))}
     for partner in session.scalars(select(Partner).order_by(Partner.code)):
-        base = {"code": partner.code, "name": partner.name, "kind": partner.kind, "customer": partner.is_customer,
+        base = {"receivable_account": codes.get(partner.receivable_account_id or 0),
+                "payable_account": codes.get(partner.payable_account_id or 0),"code": partner.code, "name": partner.name, "kind": partner.kind, "customer": partner.is_customer,
                 "supplier": partner.is_supplier, "country": partner.country, "vat_number": partner.vat_number,
                 "email": partner.email, "language": partner.language, "currency": partner.currency,
                 "payment_terms_days": partner.payment_terms_days}
@@ -166,11 +185,11 @@ def export_partners(session: Session) -> Iterator[dict[str, Any]]:
 def _product_input(record: Record) -> ProductInput:
     return ProductInput(str(record.key[0]), record["name"] or "", record["price"] if record["price"] is not None
                         else Decimal(0), record["currency"], record["kind"] or "service", record["sale_tax"],
-                        record["purchase_tax"])
+                        record["purchase_tax"], record["income_account"], record["expense_account"])
 
 
 def validate_products(session: Session, records: Sequence[Record], context: ImportContext) -> list[FieldError]:
-    taxes = set(session.scalars(select(Tax.code)))
+    taxes = set(session.scalars(select(Tax.code))) | {str(r.key[0]) for r in context.incoming.get("taxes", ())}
     problems = []
     for record in records:
         for field in ("sale_tax", "purchase_tax"):
@@ -193,14 +212,15 @@ def write_products(session: Session, records: Sequence[Record], context: ImportC
             unchanged += 1
             continue
         before = None if current is None else (current.name, current.kind, current.price, current.currency,
-                                               current.sale_tax_id, current.purchase_tax_id)
+                                               current.sale_tax_id, current.purchase_tax_id,
+                                               current.income_account_id, current.expense_account_id)
         try:
             product = save_product(session, data)
         except ValidationError as error:
             raise ValidationError([FieldError(e.field, e.msgid, e.params, record.first.number)
                                    for e in error.errors]) from None
         after = (product.name, product.kind, product.price, product.currency, product.sale_tax_id,
-                 product.purchase_tax_id)
+                 product.purchase_tax_id, product.income_account_id, product.expense_account_id)
         created += before is None
         updated += before is not None and after != before
         unchanged += before is not None and after == before
@@ -209,10 +229,13 @@ def write_products(session: Session, records: Sequence[Record], context: ImportC
 
 def export_products(session: Session) -> Iterator[dict[str, Any]]:
     taxes = {t.id: t.code for t in session.scalars(select(Tax))}
+    codes = {a.id: a.code for a in session.scalars(select(Account))}
     for product in session.scalars(select(Product).order_by(Product.code)):
         yield {"code": product.code, "name": product.name, "kind": product.kind, "price": Decimal(product.price),
                "currency": product.currency, "sale_tax": taxes.get(product.sale_tax_id or 0),
-               "purchase_tax": taxes.get(product.purchase_tax_id or 0)}
+               "purchase_tax": taxes.get(product.purchase_tax_id or 0),
+               "income_account": codes.get(product.income_account_id or 0),
+               "expense_account": codes.get(product.expense_account_id or 0)}
 
 
 PARTNERS = Schema(
@@ -226,7 +249,7 @@ PARTNERS = Schema(
 PRODUCTS = Schema(
     name="products", sheet=N_("Products"), label=N_("Products and services with their prices and taxes"),
     columns=PRODUCT_COLUMNS, key=("code",), validate=validate_products, write=write_products,
-    export=export_products, order=110,
+    export=export_products, order=110, after=("taxes",),
     aliases={"en": ("Services", "Items"), "fr": ("Produits", "Articles"), "es": ("Productos", "Artículos"),
              "fa": ("محصولات", "کالاها")},
 )

@@ -189,21 +189,60 @@ def allocate(session: Session, invoice_id: int, amount: Decimal | str | int, *, 
     allocation = Allocation(invoice_id=invoice.id, payment_id=payment_id, credit_note_id=credit_note_id, date=day,
                             amount=minor, amount_company=at_invoice_rate, source_company=at_source_rate,
                             fx_entry_id=fx_entry_id)
+    _settle(session, allocation, invoice, source)
+    return allocation
+
+
+def _settle(session: Session, allocation: Allocation, invoice: Invoice, source: Payment | Invoice) -> None:
+    """Store the allocation; the invoice's residual and state, and its source's, follow."""
     session.add(allocation)
+    minor, day = allocation.amount, allocation.date
     invoice.residual -= minor
-    invoice.residual_company -= at_invoice_rate
+    invoice.residual_company -= allocation.amount_company
     invoice.payment_state = _state(invoice)
     invoice.closed_on = day if invoice.residual == 0 else None
     if isinstance(source, Payment):
         source.unallocated -= minor
-        source.unallocated_company -= at_source_rate
+        source.unallocated_company -= allocation.source_company
         source.closed_on = day if source.unallocated == 0 else None
     else:
         source.residual -= minor
-        source.residual_company -= at_source_rate
+        source.residual_company -= allocation.source_company
         source.payment_state = _state(source)
         source.closed_on = day if source.residual == 0 else None
     session.flush()
+
+
+# --- restoring from another organization's books -------------------------------------------------------
+
+def restore_payment(session: Session, values: dict[str, Any]) -> Payment:
+    """Insert a payment as it was in other books (a whole-organization import): ``values`` are
+    its fields, ids those of these books, ``entry_id`` the entry the ledger import restored.
+    Nothing is posted; it is wholly unallocated until its allocations are restored."""
+    require_tenant(session)
+    payment = Payment(**values, unallocated=values["amount"], unallocated_company=values["amount_company"],
+                      closed_on=None)
+    session.add(payment)
+    session.flush()
+    return payment
+
+
+def restore_allocation(session: Session, invoice_id: int, *, amount: int, amount_company: int, source_company: int,
+                       date: dt.date, payment_id: int | None = None, credit_note_id: int | None = None,
+                       fx_entry_id: int | None = None) -> Allocation:
+    """Store an allocation as it was in other books, with the residuals and states following as
+    when it was made, but without the checks of today's books and without posting: its exchange
+    difference is ``fx_entry_id``, already restored by the ledger import. Allocations restored
+    in the order they were made leave the invoices and payments as they were."""
+    if (payment_id is None) == (credit_note_id is None):
+        raise ValidationError(N_("An allocation takes either a payment or a credit note."))
+    invoice = fetch(session, Invoice, invoice_id, what="Invoice")
+    source: Payment | Invoice = (fetch(session, Payment, payment_id, what="Payment") if payment_id is not None
+                                 else fetch(session, Invoice, credit_note_id or 0, what="Invoice"))
+    allocation = Allocation(invoice_id=invoice.id, payment_id=payment_id, credit_note_id=credit_note_id, date=date,
+                            amount=amount, amount_company=amount_company, source_company=source_company,
+                            fx_entry_id=fx_entry_id)
+    _settle(session, allocation, invoice, source)
     return allocation
 
 

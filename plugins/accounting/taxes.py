@@ -163,3 +163,54 @@ def taxes_by_scope(session: Session) -> dict[str, Tax]:
                                .order_by(Tax.code)):
         found.setdefault(tax.scope, tax)
     return found
+
+
+@dataclass(frozen=True)
+class TaxInput:
+    code: str
+    name: str
+    rate: Decimal
+    scope: str = TaxScope.DOMESTIC
+    collected: str | None = None  # account codes
+    deductible: str | None = None
+    mention: str = ""
+    is_default: bool = False
+    active: bool = True
+
+
+def check_tax(session: Session, data: TaxInput, accounts: set[str] | None = None) -> list[FieldError]:
+    """The problems of a tax (rate, scope, accounts: ``accounts`` are more codes that will exist)."""
+    problems = []
+    known = set(session.scalars(select(Account.code).where(Account.header.is_(False)))) | (accounts or set())
+    if not data.code or len(data.code) > 32:
+        problems.append(FieldError("code", N_("%(value)s is not a tax code."), {"value": data.code}))
+    if not data.rate.is_finite() or data.rate < 0 or data.rate >= 100:
+        problems.append(FieldError("rate", N_("%(value)s is not a VAT rate (a percentage from 0 to 100)."),
+                                   {"value": str(data.rate)}))
+    if data.scope not in TaxScope.__members__.values():
+        problems.append(FieldError("scope", N_("%(value)s is not a tax scope."), {"value": data.scope}))
+    for field_name, code in (("collected", data.collected), ("deductible", data.deductible)):
+        if code is not None and code not in known:
+            problems.append(FieldError(field_name, N_("There is no account %(code)s."), {"code": code}))
+        elif code is None and data.scope == TaxScope.DOMESTIC:
+            problems.append(FieldError(field_name, N_("A domestic tax needs a collected and a deductible account.")))
+    return problems
+
+
+def save_tax(session: Session, data: TaxInput) -> Tax:
+    """Create the tax ``data.code``, or bring it to ``data``."""
+    problems = check_tax(session, data)
+    if problems:
+        raise ValidationError(problems)
+    accounts = {a.code: a.id for a in session.scalars(select(Account).where(
+        Account.code.in_([c for c in (data.collected, data.deductible) if c])))}
+    tax = session.scalars(select(Tax).where(Tax.code == data.code)).one_or_none()
+    if tax is None:
+        tax = Tax(code=data.code)
+        session.add(tax)
+    tax.name, tax.rate, tax.scope = data.name[:200], format(data.rate, "f"), str(data.scope)
+    tax.collected_account_id = accounts.get(data.collected or "")
+    tax.deductible_account_id = accounts.get(data.deductible or "")
+    tax.mention, tax.is_default, tax.active = data.mention[:300], data.is_default, data.active
+    session.flush()
+    return tax

@@ -211,3 +211,13 @@ def unmatched_lines(session: Session, journal: str = "BNK") -> list[StatementLin
     return list(session.scalars(select(StatementLine).where(StatementLine.journal_id == target.id,
                                                             StatementLine.payment_id.is_(None))
                                 .order_by(StatementLine.date, StatementLine.id)))
+
+
+def restore_statement_line(session: Session, values: dict[str, Any]) -> StatementLine:
+    """Store a statement line as it was in other books (a whole-organization import), with its
+    fingerprint, so that importing the same statement here again adds nothing; ``payment_id``
+    is the restored payment it was settled by."""
+    line = StatementLine(**values)
+    session.add(line)
+    session.flush()
+    return line

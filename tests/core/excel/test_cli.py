@@ -56,9 +56,12 @@ def test_a_hostile_file_is_one_line_on_stderr(comptoir, acme, tmp_path):
 def test_export_all_and_one_schema(comptoir, acme, tmp_path):
     code, out, err = comptoir("export", "--org", acme, "--all", "-o", str(tmp_path / "all.xlsx"))
     assert code == 0, err
-    assert out == f"Exported accounts, fiscal_years, journals, exchange_rates, products, partners, journal_entries to {tmp_path / 'all.xlsx'}.\n"
+    assert out == ("Exported accounts, fiscal_years, journals, exchange_rates, taxes, invoicing_settings, products, "
+                   "partners, journal_entries, invoices, invoice_taxes, payments, allocations, bank_statements "
+                   f"to {tmp_path / 'all.xlsx'}.\n")
     assert openpyxl.load_workbook(tmp_path / "all.xlsx").sheetnames == [
-        "Accounts", "Fiscal years", "Journals", "Exchange rates", "Products", "Partners", "Journal entries"]
+        "Accounts", "Fiscal years", "Journals", "Exchange rates", "Taxes", "Invoicing settings", "Products", "Partners",
+        "Journal entries", "Invoices", "Invoice taxes", "Payments", "Allocations", "Bank statements"]
     code, _, _ = comptoir("export", "--org", acme, "--schema", "accounts", "-o", str(tmp_path / "a.xlsx"),
                           "--locale", "fr")
     assert code == 0

@@ -150,8 +150,9 @@ def test_export_then_import_into_an_empty_organization_gives_the_same_books(data
     copy = make_org(database, "Copy", chart=None, first_fiscal_year=2026)
     with database.transaction(copy.id) as session:
         report = import_file(session, export, locale="fr")
-    assert [s.schema for s in report.sheets] == ["accounts", "fiscal_years", "journals", "exchange_rates",
-                                                 "products", "partners", "journal_entries"]
+    assert [s.schema for s in report.sheets] == [
+        "accounts", "fiscal_years", "journals", "exchange_rates", "taxes", "invoicing_settings", "products", "partners",
+        "journal_entries", "invoices", "invoice_taxes", "payments", "allocations", "bank_statements"]
     with database.transaction(copy.id) as session:
         again = import_file(session, export, locale="fr")
     assert again.counts.created == 0

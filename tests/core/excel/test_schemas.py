@@ -20,12 +20,14 @@ from tests.core.excel.helpers import xlsx
 def test_register_excel_schemas_collects_every_plugins_schemas_attributed_to_it():
     """comptoir_register_excel_schemas: the kernel, accounting and the example each register theirs."""
     found = registered_schemas()
-    assert list(found) == ["accounts", "fiscal_years", "journals", "exchange_rates", "example_notes",
-                           "products", "partners", "opening_balances", "journal_entries"]
+    assert list(found) == ["accounts", "fiscal_years", "journals", "exchange_rates", "example_notes", "taxes",
+                           "invoicing_settings", "products", "partners", "opening_balances", "journal_entries",
+                           "invoices", "invoice_taxes", "payments", "allocations", "bank_statements"]
     assert {name: s.plugin for name, s in found.items()} == {
         "accounts": "core", "fiscal_years": "core", "example_notes": "example", "opening_balances": "accounting",
         "journal_entries": "accounting", "journals": "accounting", "exchange_rates": "accounting",
-        "products": "accounting", "partners": "accounting"}
+        "products": "accounting", "partners": "accounting",
+        **{name: "accounting" for name in ("taxes", "invoicing_settings", "invoices", "invoice_taxes", "payments", "allocations", "bank_statements")}}
     callers = get_registry().pm.hook.comptoir_register_excel_schemas.get_hookimpls()
     assert {impl.plugin_name for impl in callers} >= {"core", "accounting", "example"}
 
@@ -34,8 +36,9 @@ def test_an_organization_is_offered_only_its_enabled_plugins_schemas(database, t
     org = make_org(database, "Plain", chart="example_tiny")
     notes = xlsx(tmp_path / "notes.xlsx", [["Compte", "Texte"], ["100", "checked monthly"]], title="Notes")
     with database.transaction(org.id) as session:
-        assert [s.name for s in schemas(session)] == ["accounts", "fiscal_years", "journals", "exchange_rates",
-                                                      "products", "partners", "opening_balances", "journal_entries"]
+        assert [s.name for s in schemas(session)] == [
+            "accounts", "fiscal_years", "journals", "exchange_rates", "taxes", "invoicing_settings", "products",
+            "partners", "opening_balances", "journal_entries", "invoices", "invoice_taxes", "payments", "allocations", "bank_statements"]
         with pytest.raises(PluginDisabled):
             get_schema(session, "example_notes")
         with pytest.raises(PluginDisabled):

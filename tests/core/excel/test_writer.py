@@ -39,12 +39,13 @@ def test_export_writes_typed_cells_frozen_headers_and_widths(database, books, tm
         path = export_workbook(session, tmp_path / "all.xlsx", schemas(session))
     workbook = openpyxl.load_workbook(path)
     # opening balances are import-only
-    assert workbook.sheetnames == ["Accounts", "Fiscal years", "Journals", "Exchange rates", "Products", "Partners",
-                                  "Journal entries"]
+    assert workbook.sheetnames == ["Accounts", "Fiscal years", "Journals", "Exchange rates", "Taxes",
+                                  "Invoicing settings", "Products", "Partners", "Journal entries", "Invoices",
+                                  "Invoice taxes", "Payments", "Allocations", "Bank statements"]
     entries = workbook["Journal entries"]
     assert [c.value for c in entries[1]] == ["Reference", "Date", "Journal", "Account", "Label", "Debit", "Credit",
                                              "Currency", "Amount in currency", "Number", "Entry label",
-                                             "Document reference", "External id", "Reversal of"]
+                                             "Document reference", "External id", "Reversal of", "Partner"]
     assert entries["J2"].value == 1 and entries["K2"].value == "Invoice" and entries["E2"].value is None
     assert entries.freeze_panes == "A2" and entries[1][0].font.b
     date, amount = entries["B2"], entries["F2"]
