@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Table, UniqueConstraint, select
 
+from plugins.accounting.services import SETTINGS_STAMP
 from core.db import tenant_tables
 
 # Tables a whole-organization workbook does not carry, and why.
@@ -67,6 +68,10 @@ def canonical_dump(database: Any, org_id: int, *, numbering: bool = False) -> di
         rows = {name: {row.id: row._mapping for row in session.execute(select(t).where(t.c.org_id == org_id))}
                 for name, t in tables.items()}
         years = {year_id: row["name"] for year_id, row in rows["fiscal_year"].items()}
+    # Not a sequence: a random stamp the database changes on every edit of accounts, journals
+    # or periods, which tells the posting service its cached copy of them is stale.
+    rows["sequence_counter"] = {row_id: row for row_id, row in rows["sequence_counter"].items()
+                                if row["name"] != SETTINGS_STAMP}
     references: dict[str, dict[str, str]] = {name: {} for name in tables}
     for name, table in tables.items():
         for constraint in table.foreign_key_constraints:
