@@ -40,7 +40,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.kernel import prepare_database  # noqa: E402
-from bench.web import Request, drive, fill, gunicorn, load_line, session_cookie  # noqa: E402
+from bench.web import Request, analyze, drive, fill, gunicorn, load_line, session_cookie  # noqa: E402
 
 P95_TARGET_MS = 200.0
 CUSTOMER = "C0001"
@@ -124,6 +124,7 @@ def main() -> None:
         if save_partner is not None:
             with database.transaction(org_id) as session:
                 save_partner(session, PartnerInput(CUSTOMER, "Client chaud", country="FR"))
+        analyze(prepared.settings)
         database.dispose()
         span = urlencode({"from": start.isoformat(), "to": start.replace(month=12, day=31).isoformat()})
         with gunicorn(prepared.settings, args.workers, args.worker_class, args.threads) as base_url:
