@@ -86,14 +86,17 @@ def check_books(database, org_id: int, filled: int, postings: int) -> list[str]:
             if numbers != list(range(1, len(numbers) + 1)):
                 duplicates = len(numbers) - len(set(numbers))
                 missing = len(set(range(1, max(numbers) + 1)) - set(numbers))
-                problems.append(f"{name} ({year}): {len(numbers)} numbers up to {numbers[-1]}, "
+                problems.append(f"{name}, fiscal year {year}: {len(numbers)} numbers up to {numbers[-1]}, "
                                 f"{missing} missing, {duplicates} duplicated")
             else:
-                print(f"  {name} ({year}): 1..{len(numbers)}, no gap, no duplicate")
+                print(f"  {name}, fiscal year {year}: 1..{len(numbers)}, no gap, no duplicate")
         hot = sum(len(numbers) for (name, _year), numbers in sequences.items() if name == "MISC")
         if hot != filled + postings:
             problems.append(f"MISC holds {hot} entries, expected {filled} filled + {postings} posted")
-        problems.extend(f"verify_ledger: {problem}" for problem in verify_ledger(session))
+        found = verify_ledger(session)
+        problems.extend(f"verify_ledger: {problem}" for problem in found)
+        if not found:
+            print("  verify_ledger: nothing to report")
     return problems
 
 
