@@ -26,6 +26,9 @@ PAGES = [  # (file, path, locale)
     ("chart-of-accounts", "/org/accounts", "en"),
     ("fiscal-years", "/org/fiscal-years", "en"),
     ("import", "/org/import", "en"),
+    ("invoice-form", "/accounting/invoices/new", "en"),
+    ("invoice-print", "/accounting/invoices/{invoice_id}/print", "en"),
+    ("aged-receivables", "/accounting/reports/aged-receivables", "en"),
     ("dashboard-fa", "/accounting/", "fa"),
     ("trial-balance-fa", "/accounting/reports/trial-balance", "fa"),
 ]
@@ -52,7 +55,17 @@ def build(instance: Path):  # noqa: ANN201 - (settings, database)
                                     organization=org)
         create_organization(session, "Dupont Lyon", chart="fr_pcg", currency="EUR", country="FR", parent=org)
         add_member(session, user, "accountant")
-    return settings, database
+    return settings, database, org.id
+
+
+def first_posted_invoice(database, org_id: int) -> int:  # noqa: ANN001
+    from sqlalchemy import select
+
+    from plugins.accounting.invoicing_models import Invoice
+
+    with database.session(org_id) as session:
+        return session.scalars(select(Invoice.id).where(Invoice.state == "posted", Invoice.kind == "customer_invoice")
+                               .order_by(Invoice.date)).first()
 
 
 def main() -> None:
@@ -63,7 +76,8 @@ def main() -> None:
     from tests.webtools import serving
 
     with tempfile.TemporaryDirectory() as folder:
-        settings, database = build(Path(folder))
+        settings, database, org_id = build(Path(folder))
+        invoice_id = first_posted_invoice(database, org_id)
         with serving(create_app(settings=settings, database=database)) as base_url, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1200, "height": 800})
@@ -73,11 +87,14 @@ def main() -> None:
             page.fill("input[name=password]", PASSWORD)
             page.click("button[type=submit] >> text=Sign in")
             page.wait_for_url(f"{base_url}/")
+            current = "en"
             for name, path, locale in PAGES[1:]:
-                if page.get_attribute("html", "lang") != locale:
+                if current != locale:  # the printed invoice speaks its partner's language, not the user's
+                    page.goto(f"{base_url}/")
+                    current = locale
                     page.select_option("header select[name=locale]", locale)
                     page.wait_for_function(f"document.documentElement.lang === '{locale}'")
-                page.goto(base_url + path)
+                page.goto(base_url + path.format(invoice_id=invoice_id))
                 page.screenshot(path=str(HERE / f"{name}.png"), full_page=name != "chart-of-accounts")
                 print(f"docs/screenshots/{name}.png")
             browser.close()

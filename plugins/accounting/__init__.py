@@ -116,6 +116,7 @@ def comptoir_register_rate_providers() -> list[object]:
 
 @hookimpl
 def comptoir_register_blueprints() -> list[object]:
+    from plugins.accounting import invoicing_api, invoicing_web  # noqa: F401 - their routes join bp and api
     from plugins.accounting.api import api
     from plugins.accounting.web import bp
 
@@ -126,7 +127,11 @@ def comptoir_register_blueprints() -> list[object]:
 def comptoir_menu_items() -> list[MenuItem]:
     return [
         MenuItem("accounting", "accounting.dashboard", N_("Dashboard"), READ, order=10),
+        MenuItem("accounting", "accounting.invoices", N_("Invoices"), READ, order=20),
+        MenuItem("accounting", "accounting.payments", N_("Payments"), READ, order=25),
         MenuItem("accounting", "accounting.entries", N_("Journal entries"), READ, order=30),
+        MenuItem("accounting", "accounting.partners", N_("Partners"), READ, order=40),
+        MenuItem("accounting", "accounting.products", N_("Products"), READ, order=45),
         MenuItem("accounting", "accounting.trial_balance", N_("Reports"), READ, order=60),
         MenuItem("accounting", "accounting.rates", N_("Exchange rates"), READ, order=70),
     ]

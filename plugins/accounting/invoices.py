@@ -307,6 +307,25 @@ def find_invoice(session: Session, name: str) -> Invoice:
     return invoice
 
 
+def list_invoices(session: Session, *, kind: str | None = None, state: str | None = None,
+                  partner: str | None = None, limit: int = 200) -> list[tuple[Invoice, Partner]]:
+    """Invoices and credit notes, newest first, with their partner; optionally of one kind,
+    state or partner (its code)."""
+    query = select(Invoice, Partner).join(Partner, (Partner.org_id == Invoice.org_id)
+                                          & (Partner.id == Invoice.partner_id))
+    if kind:
+        query = query.where(Invoice.kind == kind)
+    if state:
+        query = query.where(Invoice.state == state)
+    if partner:
+        query = query.where(Partner.code == partner)
+    return [(i, p) for i, p in session.execute(query.order_by(Invoice.date.desc(), Invoice.id.desc()).limit(limit))]
+
+
+def credit_notes_of(session: Session, invoice: Invoice) -> list[Invoice]:
+    return list(session.scalars(select(Invoice).where(Invoice.credit_note_of_id == invoice.id).order_by(Invoice.id)))
+
+
 def invoice_lines(session: Session, invoice: Invoice) -> list[InvoiceLine]:
     return list(session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)
                                 .order_by(InvoiceLine.line_no)))

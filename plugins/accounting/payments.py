@@ -258,6 +258,39 @@ def undo_allocation(session: Session, allocation_id: int, *, actor: Any = None) 
     session.flush()
 
 
+def list_payments(session: Session, *, limit: int = 200) -> list[tuple[Payment, Partner]]:
+    """Payments, newest first, with their partner."""
+    query = select(Payment, Partner).join(Partner, (Partner.org_id == Payment.org_id)
+                                          & (Partner.id == Payment.partner_id))
+    return [(p, partner) for p, partner in
+            session.execute(query.order_by(Payment.date.desc(), Payment.id.desc()).limit(limit))]
+
+
+def open_invoices(session: Session, *, limit: int = 500) -> list[Invoice]:
+    """Posted invoices (not credit notes) with something still to pay, oldest first."""
+    return list(session.scalars(select(Invoice).where(
+        Invoice.state == InvoiceState.POSTED, Invoice.residual > 0,
+        Invoice.kind.in_((InvoiceKind.CUSTOMER_INVOICE, InvoiceKind.SUPPLIER_INVOICE)))
+        .order_by(Invoice.date, Invoice.id).limit(limit)))
+
+
+def open_credits(session: Session, invoice: Invoice) -> tuple[list[Payment], list[Invoice]]:
+    """What could settle ``invoice``: its partner's payments with an unallocated part and open
+    credit notes, in its currency (nothing for a draft, a credit note or a paid invoice)."""
+    kind = InvoiceKind(invoice.kind)
+    if invoice.state != InvoiceState.POSTED or kind.is_credit_note or invoice.residual <= 0:
+        return [], []
+    direction = PaymentDirection.INBOUND if kind.is_sale else PaymentDirection.OUTBOUND
+    payments = session.scalars(select(Payment).where(
+        Payment.partner_id == invoice.partner_id, Payment.direction == direction, Payment.unallocated > 0,
+        Payment.currency == invoice.currency).order_by(Payment.date, Payment.id))
+    notes = session.scalars(select(Invoice).where(
+        Invoice.partner_id == invoice.partner_id, Invoice.kind == kind.credit_note_kind,
+        Invoice.state == InvoiceState.POSTED, Invoice.residual > 0, Invoice.currency == invoice.currency)
+        .order_by(Invoice.date, Invoice.id))
+    return list(payments), list(notes)
+
+
 def allocations_of(session: Session, invoice: Invoice) -> list[Allocation]:
     return list(session.scalars(select(Allocation).where(Allocation.invoice_id == invoice.id)
                                 .order_by(Allocation.date, Allocation.id)))

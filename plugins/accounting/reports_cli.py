@@ -21,10 +21,10 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
-from core.cli import Context, cli_locale, org_option, pass_context, t
+from core.cli import Context, cli_locale, org_option, pass_context
 from core.errors import FieldError, ValidationError
 from core.excel.writer import FORMULA_TRIGGERS
-from core.i18n import N_
+from core.i18n import N_, translate
 
 REPORTS = ("trial-balance", "general-ledger", "journal", "balance-sheet", "profit-and-loss",
            "consolidated-trial-balance", "aged-receivables", "aged-payables", "overdue", "vat")
@@ -51,6 +51,7 @@ class Options:
     journal: str | None
     compare: bool
     rates: dict[str, Decimal]
+    locale: str  # the language of titles and labels: the CLI's, or the web user's
 
 
 @click.command("report")
@@ -86,7 +87,7 @@ def report(ctx: Context, name: str, org: str, date_from: dt.datetime | None, dat
         else:
             year = fiscal_year_of(session, end)
             start = year.start_date if year is not None else end.replace(month=1, day=1)
-        options = Options(start, end, account, journal, compare, parsed_rates)
+        options = Options(start, end, account, journal, compare, parsed_rates, cli_locale())
         table = BUILDERS[name](session, options)
     for warning in table.warnings:
         click.echo(warning, err=True)
@@ -121,13 +122,18 @@ def _parse_rates(pairs: tuple[str, ...]) -> dict[str, Decimal]:
 
 # --- building the tables ---------------------------------------------------------------------------
 
+def tr(options: Options, msgid: str, **params: Any) -> str:
+    """``msgid`` in the report's language (``options.locale``)."""
+    return translate(msgid, options.locale, **params)
+
+
 def trial_balance_table(session: Session, options: Options) -> Table:
     from plugins.accounting.reports import trial_balance
 
     columns: tuple[str, ...] = ("code", "name", "opening", "debit", "credit", "balance")
     if options.compare:
         columns += ("previous_opening", "previous_debit", "previous_credit", "previous_balance")
-    table = Table(t(N_("Trial balance")), columns)
+    table = Table(tr(options, N_("Trial balance")), columns)
     for row in trial_balance(session, options.date_from, options.date_to, compare=options.compare):
         table.rows.append(tuple(getattr(row, column) for column in columns))
     return table
@@ -136,7 +142,7 @@ def trial_balance_table(session: Session, options: Options) -> Table:
 def general_ledger_table(session: Session, options: Options) -> Table:
     from plugins.accounting.reports import general_ledger, trial_balance
 
-    table = Table(t(N_("General ledger")),
+    table = Table(tr(options, N_("General ledger")),
                   ("account", "date", "entry", "journal", "label", "debit", "credit", "balance"))
     if options.account:
         codes = [options.account]
@@ -159,7 +165,7 @@ def journal_table(session: Session, options: Options) -> Table:
     from plugins.accounting.reports import journal_listing
     from plugins.accounting.services import list_journals
 
-    table = Table(t(N_("Journal")),
+    table = Table(tr(options, N_("Journal")),
                   ("journal", "entry", "date", "reference", "entry_label", "line", "account", "account_name",
                    "label", "debit", "credit"))
     codes = [options.journal] if options.journal else [j.code for j in list_journals(session)]
@@ -191,18 +197,18 @@ def balance_sheet_table(session: Session, options: Options) -> Table:
     from plugins.accounting.reports import balance_sheet
 
     sheet = balance_sheet(session, options.date_to)
-    table = Table(t(N_("Balance sheet")), STATEMENT_COLUMNS)
-    _section_rows(table, sheet.assets, t(N_("Total assets")))
-    _section_rows(table, sheet.liabilities, t(N_("Total liabilities")))
+    table = Table(tr(options, N_("Balance sheet")), STATEMENT_COLUMNS)
+    _section_rows(table, sheet.assets, tr(options, N_("Total assets")))
+    _section_rows(table, sheet.liabilities, tr(options, N_("Total liabilities")))
     _section_rows(table, sheet.equity, "")
-    table.rows.append(("equity", "result", "", t(N_("Result of the year not yet closed")), -sheet.result,
+    table.rows.append(("equity", "result", "", tr(options, N_("Result of the year not yet closed")), -sheet.result,
                        sheet.result))
-    table.rows.append(("equity", "total", "", t(N_("Total equity")), sheet.equity.balance - sheet.result,
+    table.rows.append(("equity", "total", "", tr(options, N_("Total equity")), sheet.equity.balance - sheet.result,
                        sheet.equity.amount + sheet.result))
     total = sheet.total_liabilities_and_equity
-    table.rows.append(("", "total", "", t(N_("Total liabilities and equity")), -total, total))
+    table.rows.append(("", "total", "", tr(options, N_("Total liabilities and equity")), -total, total))
     if sheet.unclosed_previous_year:
-        table.warnings.append(t(N_("Warning: the fiscal year %(year)s is not closed, so its balances are not "
+        table.warnings.append(tr(options, N_("Warning: the fiscal year %(year)s is not closed, so its balances are not "
                                    "carried into this balance sheet."), year=sheet.unclosed_previous_year))
     return table
 
@@ -211,10 +217,10 @@ def profit_and_loss_table(session: Session, options: Options) -> Table:
     from plugins.accounting.reports import profit_and_loss
 
     statement = profit_and_loss(session, options.date_from, options.date_to)
-    table = Table(t(N_("Profit and loss")), STATEMENT_COLUMNS)
-    _section_rows(table, statement.income, t(N_("Total income")))
-    _section_rows(table, statement.expenses, t(N_("Total expenses")))
-    table.rows.append(("", "result", "", t(N_("Result")), -statement.result, statement.result))
+    table = Table(tr(options, N_("Profit and loss")), STATEMENT_COLUMNS)
+    _section_rows(table, statement.income, tr(options, N_("Total income")))
+    _section_rows(table, statement.expenses, tr(options, N_("Total expenses")))
+    table.rows.append(("", "result", "", tr(options, N_("Result")), -statement.result, statement.result))
     return table
 
 
@@ -224,13 +230,13 @@ def consolidated_table(session: Session, options: Options) -> Table:
 
     consolidated = consolidated_trial_balance(session, current_organization(session), options.date_from,
                                               options.date_to, rates=options.rates)
-    table = Table(t(N_("Consolidated trial balance")),
+    table = Table(tr(options, N_("Consolidated trial balance")),
                   ("code", "name", "opening", "debit", "credit", "balance", "organizations"))
     for row in consolidated.rows:
-        name = t(row.name) if row.code == ROUNDING_CODE else row.name
+        name = tr(options, row.name) if row.code == ROUNDING_CODE else row.name
         table.rows.append((row.code, name, row.opening, row.debit, row.credit, row.balance,
                            " ".join(row.organizations)))
-    table.warnings.extend(notice.translate(cli_locale()) for notice in consolidated.notices)
+    table.warnings.extend(notice.translate(options.locale) for notice in consolidated.notices)
     return table
 
 
@@ -249,11 +255,11 @@ def _aged_table(side: str) -> Callable[[Session, Options], Table]:
         from plugins.accounting.debtors import BUCKETS, aged_balance
 
         aged = aged_balance(session, options.date_to, side)
-        title = t(N_("Aged receivables")) if side == "receivable" else t(N_("Aged payables"))
+        title = tr(options, N_("Aged receivables")) if side == "receivable" else tr(options, N_("Aged payables"))
         table = Table(title, ("partner", "name", *BUCKETS, "total"))
         for row in aged.rows:
             table.rows.append((row.code, row.name, *row.buckets, row.total))
-        table.rows.append(("", t(N_("Total")), *aged.totals, aged.total))
+        table.rows.append(("", tr(options, N_("Total")), *aged.totals, aged.total))
         return table
     return build
 
@@ -261,7 +267,7 @@ def _aged_table(side: str) -> Callable[[Session, Options], Table]:
 def overdue_table(session: Session, options: Options) -> Table:
     from plugins.accounting.debtors import overdue_invoices
 
-    table = Table(t(N_("Overdue invoices")), ("invoice", "partner", "due_date", "days_overdue", "residual",
+    table = Table(tr(options, N_("Overdue invoices")), ("invoice", "partner", "due_date", "days_overdue", "residual",
                                                "currency", "reminder_level", "due_level"))
     for item in overdue_invoices(session, options.date_to):
         table.rows.append((item.name, item.partner, item.due_date, item.days_overdue, item.residual, item.currency,
@@ -273,10 +279,10 @@ def vat_table(session: Session, options: Options) -> Table:
     from plugins.accounting.vat import vat_report
 
     report = vat_report(session, options.date_from, options.date_to)
-    table = Table(t(N_("VAT report")), ("side", "tax", "name", "rate", "base", "amount"))
+    table = Table(tr(options, N_("VAT report")), ("side", "tax", "name", "rate", "base", "amount"))
     for row in report.rows:
         table.rows.append((row.side, row.tax, row.name, row.rate, row.base, row.amount))
-    table.rows.append(("balance", "", t(N_("VAT due for the period")), None, None, report.balance))
+    table.rows.append(("balance", "", tr(options, N_("VAT due for the period")), None, None, report.balance))
     return table
 
 

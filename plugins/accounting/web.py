@@ -27,6 +27,9 @@ REPORT_PAGES = {
     "general-ledger": N_("General ledger"),
     "balance-sheet": N_("Balance sheet"),
     "profit-and-loss": N_("Profit and loss"),
+    "aged-receivables": N_("Aged receivables"),
+    "aged-payables": N_("Aged payables"),
+    "vat": N_("VAT report"),
 }
 
 
@@ -83,7 +86,10 @@ def dashboard() -> str:
                              [Series(t(N_("Income")), "bar-a", [m.income for m in data.months]),
                               Series(t(N_("Expenses")), "bar-b", [m.expense for m in data.months])],
                              money, _compact, digits_of)
+    from plugins.accounting.invoicing_web import receivables_chart
+
     return render_template("accounting/dashboard.html", data=data, cash_chart=cash_chart, result_chart=result_chart,
+                           receivables_chart=receivables_chart(g.locale),
                            format_money=money,
                            crumbs=[(t(N_("Dashboard")), None)])
 
@@ -262,7 +268,7 @@ def _report_options() -> Any:
     start, end = default_range()
     date_to = _date_arg("to", end)
     return Options(date_from=_date_arg("from", start), date_to=date_to, account=request.args.get("account") or None,
-                   journal=None, compare=request.args.get("compare") == "1", rates={})
+                   journal=None, compare=request.args.get("compare") == "1", rates={}, locale=g.locale)
 
 
 @bp.route("/reports/trial-balance")

@@ -4,6 +4,7 @@ entry, read and export the trial balance, and read it again in Persian, right to
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -123,4 +124,53 @@ def test_a_narrow_screen_keeps_the_page_usable(browser, site):
     page.goto(f"{base_url}/accounting/")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 400  # nothing forces a sideways scroll
-    assert page.locator("svg").count() == 2
+    assert page.locator("svg").count() == 3
+
+
+def test_an_invoice_posted_and_partly_paid_in_the_browser(browser, site):
+    base_url, start = site
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    sign_in(page, base_url)
+    day = start.replace(month=12, day=31).isoformat()
+
+    page.click("nav.menu >> text=Partners")
+    page.click("text=New partner")
+    page.fill("input[name=code]", "C001")
+    page.fill("input[name=name]", "Boulangerie Martin")
+    page.click("button >> text=Save")
+    page.wait_for_selector("text=The partner was saved.")
+
+    page.click("nav.menu >> text=Invoices")
+    page.click("text=New invoice")
+    page.select_option("select[name=partner]", "C001")
+    page.fill("input[name=date]", start.replace(month=3, day=1).isoformat())
+    page.fill("input[name=due_date]", start.replace(month=3, day=31).isoformat())
+    line = page.locator("tr[data-line]").first
+    line.locator("input[name=line_label]").fill("Consulting")
+    line.locator("input[name=unit_price]").fill("200")
+    page.click("text=Save as draft")
+    page.wait_for_selector("text=The invoice was saved.")
+    page.click("button >> text=Post")
+    page.wait_for_selector("text=posted.")
+    invoice_url = page.url
+    total = page.inner_text("[data-total]")
+    assert re.search(r"INV/\d{4}/\d+", page.inner_text("h1")) and "Not paid" in page.inner_text("h1")
+
+    def aged() -> str:
+        page.click("nav.menu >> text=Reports")
+        page.click("nav >> text=Aged receivables")
+        page.fill("input[name=to]", day)
+        page.click("form >> text=Show")
+        return page.inner_text("[data-aged='C001']")
+
+    before = aged()
+    assert total.endswith(before) or before in total  # the whole invoice is open
+
+    page.goto(invoice_url)
+    page.fill("form[data-pay] input[name=date]", start.replace(month=4, day=10).isoformat())
+    page.fill("form[data-pay] input[name=amount]", "50")
+    page.click("text=Record the payment")
+    page.wait_for_selector("text=The payment was recorded.")
+    assert "Partly paid" in page.inner_text("h1")
+    after = aged()
+    assert Decimal(before.replace(",", "")) - Decimal(after.replace(",", "")) == 50

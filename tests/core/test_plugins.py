@@ -109,7 +109,8 @@ def test_disable_shows_the_impact_first_then_keeps_the_data(database, org):
         assert impact.also_disabled == ("example",)
         assert "example.use" in impact.permissions
         assert [i.endpoint for i in impact.menu_items] == [
-            "accounting.dashboard", "accounting.entries", "accounting.trial_balance", "accounting.rates",
+            "accounting.dashboard", "accounting.invoices", "accounting.payments", "accounting.entries",
+            "accounting.partners", "accounting.products", "accounting.trial_balance", "accounting.rates",
             "example.home"]
         assert {d.msgid for d in impact.data} == {"%(count)s example records", "%(count)s journal entries"}
         assert "accounting" in enabled_plugins(session)  # planning changed nothing

@@ -555,3 +555,14 @@ def test_statements_and_ledgers_agree_whatever_is_posted(backend, tmp_path_facto
                     row.opening, row.debit, row.credit, row.balance)
     finally:
         database.dispose()
+
+
+def test_report_tables_speak_the_language_they_are_given_not_the_environments(database, books, monkeypatch):
+    from plugins.accounting.reports_cli import BUILDERS, Options
+
+    monkeypatch.setenv("COMPTOIR_LOCALE", "fr")
+    with database.session(books.id) as session:
+        options = Options(dt.date(YEAR, 1, 1), dt.date(YEAR, 12, 31), None, None, False, {}, "es")
+        assert BUILDERS["trial-balance"](session, options).title == "Balance de comprobación"
+        sheet = BUILDERS["balance-sheet"](session, options)
+        assert ("", "total", "", "Total de pasivos y patrimonio") == sheet.rows[-1][:4]

@@ -47,7 +47,8 @@ def entry_form(token: str, then: str = "draft", amount: str = "80", **extra: str
 def test_the_dashboard_draws_cash_and_monthly_results(app, books):
     client, _ = signed_in(app, "owner@acme.test")
     html = client.get("/accounting/").get_data(as_text=True)
-    assert html.count("<svg") == 2 and "Cash position" in html and "Monthly income and expenses" in html
+    assert html.count("<svg") == 3 and "Cash position" in html and "Monthly income and expenses" in html
+    assert "Receivables ageing" in html
     assert "€1,500.00" in html  # cash after both sales
     assert re.search(r'<rect class="bar-a"[^>]*><title>Income [^:]*01: €1,200.00</title>', html)
 
