@@ -119,7 +119,7 @@ def main() -> None:
     prepared = prepare_database(url, args.keep)
     database = Database(prepared.settings.database_url)
     try:
-        org_id, token, start = fill(database, args.entries, "Bench Load")
+        org_id, token, start = fill(database, args.entries, "Bench Load", prepared.settings)
         try:
             from plugins.accounting.partners import PartnerInput, save_partner
         except ImportError:

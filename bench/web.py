@@ -63,8 +63,9 @@ def analyze(settings) -> None:  # noqa: ANN001
     engine.dispose()
 
 
-def fill(database, entries: int, name: str = "Bench Web") -> tuple[int, str, dt.date]:  # noqa: ANN001
-    """The organization, an API token and the fiscal year's first day."""
+def fill(database, entries: int, name: str = "Bench Web", settings=None) -> tuple[int, str, dt.date]:  # noqa: ANN001
+    """The organization, an API token and the fiscal year's first day. With ``settings``, the
+    statistics are refreshed after the first batch (see :func:`analyze`)."""
     from core.auth import create_api_token
     from core.config import PasswordPolicy
     from core.periods import list_fiscal_years
@@ -88,6 +89,8 @@ def fill(database, entries: int, name: str = "Bench Web") -> tuple[int, str, dt.
             batch.append(EntryInput("MISC", day, [debit(debit_account, amount), credit(credit_account, amount)]))
         with database.transaction(org.id) as session:
             post_entries(session, batch)
+        if first == 0 and settings is not None:
+            analyze(settings)
     if entries:
         print(f"filled {entries} entries in {time.perf_counter() - began:.1f} s")
     with database.transaction() as session:
@@ -276,7 +279,7 @@ def main() -> None:
     prepared = prepare_database(args.database_url, args.keep)
     database = Database(prepared.settings.database_url)
     try:
-        _org_id, token, start = fill(database, args.entries)
+        _org_id, token, start = fill(database, args.entries, settings=prepared.settings)
         analyze(prepared.settings)
         database.dispose()
         span = {"from": start.isoformat(), "to": start.replace(month=12, day=31).isoformat()}
