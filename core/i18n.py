@@ -39,6 +39,7 @@ def add_catalog_dir(path: Path) -> None:
         translations_for.cache_clear()
 
 
+@lru_cache(maxsize=256)
 def normalize_locale(locale: str | None) -> str:
     """``fr_FR``, ``fr-CH`` or ``FR`` → ``fr``; unknown or empty → the default locale."""
     if not locale:
@@ -84,9 +85,16 @@ _NATIVE_DIGITS = {"arabext": str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
                   "arab": str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")}
 
 
+@lru_cache(maxsize=32)
+def babel_locale(locale: str | None) -> Locale:
+    """babel's ``Locale`` of a supported language, parsed once: babel's formatting functions
+    parse a locale given by name at every call (ten times per formatted amount)."""
+    return Locale.parse(normalize_locale(locale))
+
+
 def native_digits(text: str, locale: str | None) -> str:
     """``text`` with the locale's own digits (``۱۲۳`` in Persian), for display only."""
-    table = _NATIVE_DIGITS.get(Locale.parse(normalize_locale(locale)).default_numbering_system)
+    table = _NATIVE_DIGITS.get(babel_locale(locale).default_numbering_system)
     return text.translate(table) if table else text
 
 

@@ -13,7 +13,7 @@ from babel.numbers import format_currency, format_decimal, get_currency_precisio
 from moneyed import Money
 
 from core.errors import ValidationError
-from core.i18n import N_, native_digits, normalize_locale
+from core.i18n import N_, babel_locale, native_digits, normalize_locale
 
 __all__ = ["Money", "digits", "format_money", "from_minor", "parse_amount", "quantize", "to_minor"]
 
@@ -75,14 +75,14 @@ def format_money(money: Money, locale: str | None = None) -> str:
     """``1 234,56 €`` (fr), ``€1,234.56`` (en), ``۱٬۲۳۴٫۵۶ €`` (fa)."""
     loc = normalize_locale(locale)
     code = money.currency.code
-    text = format_currency(quantize(money.amount, code), code, locale=loc,
+    text = format_currency(quantize(money.amount, code), code, locale=babel_locale(loc),
                            numbering_system="default")
     return native_digits(text, loc)
 
 
 def format_number(value: Decimal | int, locale: str | None = None) -> str:
     loc = normalize_locale(locale)
-    return native_digits(format_decimal(value, locale=loc, numbering_system="default"), loc)
+    return native_digits(format_decimal(value, locale=babel_locale(loc), numbering_system="default"), loc)
 
 
 def format_amount(amount: Decimal, currency: str, locale: str | None = None) -> str:
@@ -91,6 +91,6 @@ def format_amount(amount: Decimal, currency: str, locale: str | None = None) -> 
     loc = normalize_locale(locale)
     places = digits(currency)
     pattern = "#,##0" + ("." + "0" * places if places else "")
-    text = format_decimal(quantize(Decimal(amount), currency), format=pattern, locale=loc,
+    text = format_decimal(quantize(Decimal(amount), currency), format=pattern, locale=babel_locale(loc),
                           numbering_system="default")
     return native_digits(text, loc)

@@ -78,11 +78,8 @@ def list_entries(session: Session, *, journal: str | None = None, state: str | N
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationError(FieldError("limit", N_("A page holds 1 to %(max)s rows."), {"max": MAX_LIMIT}))
     scale = digits(current_organization(session).currency)
-    totals = (select(JournalLine.entry_id, func.sum(JournalLine.amount).label("total"))
-              .where(JournalLine.amount > 0).group_by(JournalLine.entry_id).subquery())
-    query = (select(JournalEntry, Journal.code, totals.c.total)
+    query = (select(JournalEntry, Journal.code)
              .join(Journal, (Journal.org_id == JournalEntry.org_id) & (Journal.id == JournalEntry.journal_id))
-             .outerjoin(totals, totals.c.entry_id == JournalEntry.id)
              .order_by(JournalEntry.date.desc(), JournalEntry.id.desc()).limit(limit + 1))
     if journal:
         query = query.where(Journal.code == journal)
@@ -99,9 +96,16 @@ def list_entries(session: Session, *, journal: str | None = None, state: str | N
     if cursor:
         day, last_id = _parse_cursor(cursor)
         query = query.where(or_(JournalEntry.date < day, and_(JournalEntry.date == day, JournalEntry.id < last_id)))
+    found = session.execute(query).all()
+    # The totals of this page's entries only: summing every line of the organization first
+    # made each page cost a pass over the whole ledger.
+    totals = dict(session.execute(
+        select(JournalLine.entry_id, func.sum(JournalLine.amount))
+        .where(JournalLine.entry_id.in_([entry.id for entry, _code in found]), JournalLine.amount > 0)
+        .group_by(JournalLine.entry_id)).all()) if found else {}
     rows = [EntrySummary(entry.id, entry.name, code, entry.date, entry.label, entry.reference, entry.state,
-                         Decimal(total or 0).scaleb(-scale), entry.reversal_of_id)
-            for entry, code, total in session.execute(query)]
+                         Decimal(totals.get(entry.id) or 0).scaleb(-scale), entry.reversal_of_id)
+            for entry, code in found]
     more = len(rows) > limit
     rows = rows[:limit]
     return EntryPage(tuple(rows), _cursor(rows[-1]) if more else None)
