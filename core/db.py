@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -311,6 +312,9 @@ def _configure_sqlite(engine: Engine) -> None:
             # Up to 64 MiB of pages per connection (default 2 MiB): a posting batch dirties pages
             # all over the lines' indexes, and a cache too small spills them mid-transaction.
             cursor.execute("PRAGMA cache_size=-65536")
+        # Statement journals in memory, not temporary files: a table with triggers (the ledger's)
+        # opens one for every row inserted, which measured 15 µs a journal entry on disk.
+        cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -495,6 +499,7 @@ class TenantStatement:
             statement = statement.where(table.c.org_id == bindparam(self._ORG, type_=BigInteger))
         self.statement = statement
         self._compiled: dict[tuple[str, tuple[str, ...]], tuple[str, list[tuple[str, Any, Any]], bool]] = {}
+        self._multirow_sql: dict[tuple[str, int], str] = {}
 
     def _compile(self, dialect: Any, keys: tuple[str, ...]) -> tuple[str, list[tuple[str, Any, Any]], bool]:
         cache_key = (dialect.name, keys)
@@ -536,7 +541,35 @@ class TenantStatement:
         connection = session.connection()
         sql, slots, positional = self._compile(connection.dialect, keys)
         bound = self._bind(rows, org_id, slots, positional)
+        if many and len(bound) > 1 and self._multirow(connection, sql):
+            return self._insert_multirow(connection, sql, bound)
         return _run_statement(connection, sql, bound if many else bound[0], many)
+
+    def _multirow(self, connection: Connection, sql: str) -> bool:
+        """SQLite, a plain ``INSERT … VALUES (?, …)``: many rows in one statement.
+
+        SQLite runs an ``executemany`` row by row, each a statement of its own with its own
+        statement journal when the table has triggers (the ledger's have): a multi-row
+        ``VALUES`` does the same work once per few thousand rows (measured: journal entries
+        inserted 2.5 times faster, lines 1.2 times).
+        """
+        return (self.is_insert and connection.dialect.name == "sqlite" and sql.endswith(")")
+                and " ON CONFLICT " not in sql and sql.count(" VALUES (") == 1)
+
+    def _insert_multirow(self, connection: Connection, sql: str, bound: list[Any]) -> list[tuple[Any, ...]]:
+        head, values = sql.split(" VALUES ")
+        dbapi = connection.connection.dbapi_connection
+        limit = dbapi.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[union-attr]
+        per = max(1, min(500, limit // max(1, len(bound[0]))))
+        for first in range(0, len(bound), per):
+            chunk = bound[first:first + per]
+            statement = self._multirow_sql.get((sql, len(chunk)))
+            if statement is None:
+                statement = f"{head} VALUES {','.join([values] * len(chunk))}"
+                if len(chunk) == per:  # the remainder's size varies: not kept
+                    self._multirow_sql[(sql, per)] = statement
+            _run_statement(connection, statement, [value for row in chunk for value in row], False)
+        return []
 
     def _bind(self, rows: Sequence[dict[str, Any]], org_id: int, slots: list[tuple[str, Any, Any]],
               positional: bool) -> list[Any]:

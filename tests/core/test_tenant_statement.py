@@ -75,13 +75,27 @@ def test_rows_of_one_insert_name_the_same_columns(database, two_orgs):
 
 
 def test_many_rows_go_in_in_one_call(database, two_orgs):
+    """On SQLite, as multi-row ``VALUES`` statements of up to 500 rows: 1,234 rows take three."""
     a, _ = two_orgs
     with database.transaction(a.id) as session:
-        ids = allocate_ids(session, 300)
+        ids = allocate_ids(session, 1234)
         INSERT.execute(session, [{"id": i, "name": f"n{n}", "scope": "t", "next_value": n}
                                  for n, i in enumerate(ids)])
     with database.session(a.id) as session:
-        assert sorted(READ.execute(session), key=lambda row: row[1]) == [(f"n{n}", n) for n in range(300)]
+        assert sorted(READ.execute(session), key=lambda row: row[1]) == [(f"n{n}", n) for n in range(1234)]
+
+
+def test_a_bad_row_in_a_later_chunk_fails_the_insert(database, two_orgs):
+    from sqlalchemy.exc import IntegrityError
+
+    a, _ = two_orgs
+    with pytest.raises(IntegrityError), database.transaction(a.id) as session:
+        ids = allocate_ids(session, 700)
+        rows = [{"id": i, "name": f"n{n}", "scope": "t", "next_value": n} for n, i in enumerate(ids)]
+        rows[650]["name"] = "n3"  # the same (org, name, scope) as row 3
+        INSERT.execute(session, rows)
+    with database.session(a.id) as session:
+        assert READ.execute(session) == []
 
 
 def test_statements_reach_listeners_when_someone_listens(database, two_orgs):
