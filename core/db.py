@@ -568,7 +568,7 @@ class TenantStatement:
                 statement = f"{head} VALUES {','.join([values] * len(chunk))}"
                 if len(chunk) == per:  # the remainder's size varies: not kept
                     self._multirow_sql[(sql, per)] = statement
-            _run_statement(connection, statement, [value for row in chunk for value in row], False)
+            _run_statement(connection, statement, tuple(value for row in chunk for value in row), False)
         return []
 
     def _bind(self, rows: Sequence[dict[str, Any]], org_id: int, slots: list[tuple[str, Any, Any]],

@@ -111,6 +111,9 @@ def test_statements_reach_listeners_when_someone_listens(database, two_orgs):
     event.listen(database.engine, "before_cursor_execute", listen)
     try:
         add_counter(database, a.id, 5)
+        with database.transaction(a.id) as session:  # several rows: a multi-row VALUES on SQLite
+            INSERT.execute(session, [{"id": i, "name": f"more{i}", "scope": "u", "next_value": 1}
+                                     for i in allocate_ids(session, 3)])
         with database.session(a.id) as session:
             assert READ.execute(session) == [("shared", 5)]
     finally:
