@@ -312,6 +312,9 @@ def _configure_sqlite(engine: Engine) -> None:
             # Up to 64 MiB of pages per connection (default 2 MiB): a posting batch dirties pages
             # all over the lines' indexes, and a cache too small spills them mid-transaction.
             cursor.execute("PRAGMA cache_size=-65536")
+            # Checkpoint the write-ahead log every 10,000 pages (~40 MB), not 1,000: each checkpoint
+            # syncs the files, and one every ~50 single-entry postings cost them a third of their time.
+            cursor.execute("PRAGMA wal_autocheckpoint=10000")
         # Statement journals in memory, not temporary files: a table with triggers (the ledger's)
         # opens one for every row inserted, which measured 15 µs a journal entry on disk.
         cursor.execute("PRAGMA temp_store=MEMORY")
