@@ -15,8 +15,7 @@ from core.periods import list_fiscal_years
 from core.plugins import enable_plugin, get_registry
 from core.security import Membership
 from core.web.access import PUBLIC, SIGNED_IN
-from tests.conftest import make_org, make_user
-from tests.core.test_tenant_scoping import populate_everything
+from tests.conftest import make_org, make_user, populate_everything
 from tests.webtools import make_app, signed_in
 
 # Values tried for the text parts of a route; a new text argument must be added here.
