@@ -8,6 +8,7 @@ fails: CI must prove everything.
 """
 from __future__ import annotations
 
+import importlib
 import io
 import os
 import shutil
@@ -194,6 +195,20 @@ def make_user(database, org, email: str, role: str = "owner"):  # noqa: ANN001, 
         user = create_user(session, email, STRONG_PASSWORD, policy=PasswordPolicy())
         add_member(session, user, role)
         return user
+
+
+def populate_everything(session) -> None:  # noqa: ANN001
+    """Each installed plugin's testing.populate, so every tenant table gets rows."""
+    from core.plugins import get_registry
+
+    registry = get_registry()
+    for name in registry.names:
+        package = "core" if name == "core" else registry.pm.get_plugin(name).__name__
+        try:
+            module = importlib.import_module(f"{package}.testing")
+        except ModuleNotFoundError:
+            continue
+        module.populate(session)
 
 
 @pytest.fixture

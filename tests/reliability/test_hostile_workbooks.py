@@ -63,7 +63,7 @@ def entries(*rows: list) -> Callable[[Path], Path]:  # noqa: ANN001
 def formula_without_a_value(path: Path) -> Path:
     """A formula cell where a name is expected, with no value computed by a spreadsheet program:
     Comptoir reads values, never formulas, so the cell is empty — refused, naming the cell.
-    (Text that merely looks like a formula is data: tests/core/excel/test_writer.py round-trips it.)"""
+    (Text that merely looks like a formula is data: test_formula_injection.py round-trips it.)"""
     return xlsx(path, [["Code", "Name"], ["9100", "=HYPERLINK(\"http://evil.test\",\"x\")"]], title="Accounts")
 
 

@@ -1,20 +1,18 @@
 """Uploads through the web: over the size limit → 413 before anything is stored; a file is
-judged by its bytes, not its name; nothing is written in either case."""
+judged by its bytes, not its name; nothing is written in either case. An upload and its
+annotated error workbook belong to the session that sent it: another one gets 404."""
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
+from openpyxl import load_workbook
 
-from tests.core.excel.helpers import table_counts
-from tests.webtools import make_app, signed_in
+from tests.core.excel.helpers import table_counts, xlsx_upload
+from tests.webtools import signed_in
 
 LIMIT = 20 * 1024 * 1024
-
-
-@pytest.fixture
-def app(settings, database):  # noqa: ANN001, ANN201
-    return make_app(settings, database)
 
 
 def _uploads(settings) -> list[str]:  # noqa: ANN001
@@ -59,3 +57,18 @@ def test_a_nul_character_is_a_bad_request_on_every_database(app, database, org, 
     assert response.status_code == 400
     assert response.get_json()["error"]["message"] == "Text may not contain NUL characters."
     assert table_counts(database, org.id) == before
+
+
+def test_import_errors_give_back_the_annotated_workbook(app, org, owner):
+    client, token = signed_in(app, "owner@acme.test")
+    upload = xlsx_upload([("code", "name", "type"), ("4700", "", "income"), ("4710", "Royalties", "planet")], "Accounts")
+    response = client.post("/org/import", data={"csrf_token": token, "schema": "accounts",
+                                                "file": (upload, "chart.xlsx")}, content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "nothing was imported" in html
+    link = re.search(r'href="(/org/import/[^"]+/errors.xlsx)"', html).group(1)
+    annotated = client.get(link)
+    assert annotated.status_code == 200 and "chart.errors.xlsx" in annotated.headers["Content-Disposition"]
+    assert len(load_workbook(io.BytesIO(annotated.data)).sheetnames) >= 2
+    other, _ = signed_in(app, "owner@acme.test")
+    assert other.get(link).status_code == 404  # another session's upload

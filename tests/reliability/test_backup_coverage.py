@@ -5,8 +5,7 @@ from __future__ import annotations
 from core.db import tenant_tables
 from core.excel import export_workbook, import_file, schemas
 from core.plugins import enable_plugin, get_registry
-from tests.conftest import make_org
-from tests.core.test_tenant_scoping import populate_everything
+from tests.conftest import make_org, populate_everything
 from tests.tenant_dump import IGNORED_COLUMNS, LOOSE_REFERENCES, NOT_COMPARED, canonical_dump, differences
 
 

@@ -15,9 +15,8 @@ from core.periods import list_fiscal_years
 from core.plugins import enable_plugin, get_registry
 from core.security import Membership
 from core.web.access import PUBLIC, SIGNED_IN
-from tests.conftest import make_org, make_user
-from tests.core.test_tenant_scoping import populate_everything
-from tests.webtools import make_app, signed_in
+from tests.conftest import make_org, make_user, populate_everything
+from tests.webtools import signed_in
 
 # Values tried for the text parts of a route; a new text argument must be added here.
 TEXT_ARGS = {"action": ["lock", "unlock", "enable", "disable"], "name": ["accounting", "trial-balance"],
@@ -25,11 +24,6 @@ TEXT_ARGS = {"action": ["lock", "unlock", "enable", "disable"], "name": ["accoun
 # Personal routes a member of any role may post to: they change the user's own things.
 PERSONAL = {"core.logout", "core.switch", "core.language", "core.password", "core.forgot", "core.reset",
             "core.login", "settings.create_token", "settings.revoke_token"}
-
-
-@pytest.fixture
-def app(settings, database):  # noqa: ANN001, ANN201
-    return make_app(settings, database)
 
 
 def routes(app, *, with_ids: bool | None = None):  # noqa: ANN001, ANN201

@@ -1,8 +1,6 @@
 """Tenants never see each other through the ORM: every tenant table, found from the metadata."""
 from __future__ import annotations
 
-import importlib
-
 import pytest
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -13,25 +11,13 @@ from core.db import Base, OrgOwned, fetch, set_tenant, tenant_tables
 from core.errors import CrossTenantWrite, NotFound, TenantContextMissing
 from core.plugins import get_registry
 from core.tenancy import Organization
-from tests.conftest import make_org
+from tests.conftest import make_org, populate_everything
 
 get_registry()  # loads every plugin's models before the tables are listed
 TENANT_MODELS = sorted(
     (m.class_ for m in Base.registry.mappers if issubclass(m.class_, OrgOwned)),
     key=lambda cls: cls.__tablename__,
 )
-
-
-def populate_everything(session) -> None:  # noqa: ANN001
-    """Each installed plugin's testing.populate, so every tenant table gets rows."""
-    registry = get_registry()
-    for name in registry.names:
-        package = "core" if name == "core" else registry.pm.get_plugin(name).__name__
-        try:
-            module = importlib.import_module(f"{package}.testing")
-        except ModuleNotFoundError:
-            continue
-        module.populate(session)
 
 
 @pytest.fixture
