@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.errors import ComptoirError, FieldError, ValidationError
-from core.excel.parsing import NotParsed, match_headers, normalize_header, parse_cell, parse_row, text_of
+from core.excel.parsing import NotParsed, RowParser, match_headers, normalize_header, parse_cell, text_of
 from core.excel.readers import Limits, Source, WorkbookRefused, open_source
 from core.excel.schema import (
     ImportContext,
@@ -338,14 +338,17 @@ def _parse_sheet(source: Source, title: str, schema: Schema, locale: str, option
     bad_rows: set[int] = set()
     # Only the columns a row can fill: those of the file, and those required or given by an option.
     columns = [c for c in schema.columns if c.key in match.positions or c.required or c.key in defaults]
+    parse_row = RowParser(match.positions, columns, locale, defaults)
+    kept, by_number = sheet.rows, sheet.by_number
     try:
         for count, (number, cells) in enumerate(rows, start=1):
-            values, errors = parse_row(cells, match.positions, columns, locale, number, defaults)
+            values, errors = parse_row(cells, number)
             row = Row(number, values)
-            sheet.rows.append(row)
-            sheet.by_number[number] = row
-            for error in errors:
-                sheet.problem(error)
+            kept.append(row)
+            by_number[number] = row
+            if errors:
+                for error in errors:
+                    sheet.problem(error)
                 bad_rows.add(number)
             if progress is not None and count % 500 == 0:
                 progress.advance(500)
@@ -371,9 +374,10 @@ def _group(sheet: ParsedSheet, bad_rows: set[int]) -> None:
     """Rows → records by natural key; a key given twice (outside a group) is a problem."""
     schema = sheet.schema
     groups: dict[tuple[Any, ...], list[Row]] = {}
+    single = schema.key[0] if len(schema.key) == 1 else None
     for row in sheet.rows:
-        key = tuple(row[k] for k in schema.key)
-        if any(part is None for part in key):
+        key = (row.values.get(single),) if single is not None else tuple(row[k] for k in schema.key)
+        if None in key:
             if row.number not in bad_rows:
                 missing = next(k for k in schema.key if row[k] is None)
                 sheet.problem(FieldError(missing, N_("A value is required."), {}, row.number))
@@ -386,8 +390,13 @@ def _group(sheet: ParsedSheet, bad_rows: set[int]) -> None:
             bad_rows.add(row.number)
             continue
         groups.setdefault(key, []).append(row)
+    records = sheet.records
+    if not bad_rows:
+        records.extend(Record(key, tuple(members)) for key, members in groups.items())
+        sheet.clean.extend(records)
+        return
     for key, members in groups.items():
         record = Record(key, tuple(members))
-        sheet.records.append(record)
+        records.append(record)
         if not any(member.number in bad_rows for member in members):
             sheet.clean.append(record)

@@ -24,7 +24,7 @@ import os
 import re
 import zipfile
 import zlib
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -237,7 +237,9 @@ class Source:
                     return False  # UTF-16: left to defusedxml
                 first = False
                 data = tail + chunk
-                if b"<!DOCTYPE" in data or b"<!doctype" in data or (sheet and b"r='" in data):
+                # A one-byte search is a memchr, many times faster than the longer ones it spares.
+                if (b"!" in data and (b"<!DOCTYPE" in data or b"<!doctype" in data)) \
+                        or (sheet and b"'" in data and b"r='" in data):
                     return False
                 if sheet and (any(int(number) > last_row for number in _FAR_ROW.findall(data))
                               or any(_column_number(letters) > self.limits.max_columns
@@ -264,7 +266,7 @@ class Source:
         if sheet not in self.sheet_names:
             raise WorkbookRefused(N_("There is no sheet named %(sheet)s."), sheet=sheet)
         if self.kind is FileKind.CSV:
-            source: Iterator[tuple[int, tuple[Any, ...]]] = self._csv_rows()
+            source: Iterator[tuple[int, Sequence[Any]]] = self._csv_rows()
         elif self.engine == "openpyxl":
             source = self._xlsx_rows(sheet)
         else:
@@ -325,7 +327,7 @@ class Source:
             number += 1  # read-only mode yields every row from the first, empty ones included
             yield number, tuple(_unescape(value) for value in cells)
 
-    def _calamine_rows(self, sheet: str) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    def _calamine_rows(self, sheet: str) -> Iterator[tuple[int, Sequence[Any]]]:
         # Rows one by one from the sheet calamine holds (compact), not a list of them all. As
         # python-calamine 0.9 yields them, they start at the first row but at the first used
         # column, ``start`` (row, column, from 0). A test pins the row numbers.
@@ -341,7 +343,7 @@ class Source:
             except Exception as error:  # noqa: BLE001 - every parser failure becomes one message
                 _refuse(error)
             number += 1
-            yield number, blank + tuple(None if value == "" else value for value in cells)
+            yield number, (blank + tuple(cells) if blank else cells)  # rows() makes "" None
 
     # csv
 
@@ -380,8 +382,8 @@ def _decode(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def _trim(cells: tuple[Any, ...]) -> tuple[Any, ...]:
-    cleaned = [None if (isinstance(c, str) and c.strip() == "") else c for c in cells]
+def _trim(cells: Sequence[Any]) -> tuple[Any, ...]:
+    cleaned = [None if (isinstance(c, str) and not c.strip()) else c for c in cells]
     while cleaned and cleaned[-1] is None:
         cleaned.pop()
     return tuple(cleaned)

@@ -59,7 +59,7 @@ class Column:
             raise PluginConfigurationError(N_("The choice column %(column)s lists no choices."), column=self.key)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     """One row of the user's sheet: its number there (1 = first row) and its parsed values.
 
@@ -74,7 +74,7 @@ class Row:
         return self.values.get(key)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Record:
     """What one natural key names: one row, or all the rows of a group (an entry's lines)."""
 

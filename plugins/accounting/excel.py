@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.chart import Account
 from core.errors import ComptoirError, FieldError, NotFound, PeriodLocked, ValidationError
-from core.excel.schema import Choice, Column, ColumnType, ImportContext, ImportCounts, Record, Schema
+from core.excel.schema import Choice, Column, ColumnType, ImportContext, ImportCounts, Record, Row, Schema
 from core.i18n import N_
 from core.money import digits, is_known_currency, quantize
 from core.periods import FiscalYear, Period
@@ -31,8 +31,11 @@ from plugins.accounting.services import EntryInput, LineInput, post_entries_from
 
 IMPORT_KEY = "import:{reference}"
 OPENING_KEY = "import:opening:{date}"
-_CHUNK = 500
 _POST_BATCH = 5000
+# Values in one ``IN (...)``: as many as the ledger service looks keys up at once (a batch); a
+# query per 500 cost more than the lookups themselves.
+_CHUNK = _POST_BATCH
+_ZERO = Decimal(0)
 _DEFAULT_PATTERN = "{code}/{year}/{number:05d}"  # Journal.pattern's default
 _ENTRY_FIELDS = ("number", "entry_label", "document", "external_id", "reversal_of")  # the same on every line
 # Fields of the ledger service's errors → the column that shows them.
@@ -107,6 +110,8 @@ class _Books:
             a.code: (a.header, a.deprecated) for a in session.scalars(select(Account))}
         for record in context.incoming.get("accounts", ()):
             self.accounts.setdefault(str(record.key[0]), (bool(record["header"]), False))
+        # The codes that take postings: any other code is looked at in account_problem.
+        self.postable = {code for code, (heading, deprecated) in self.accounts.items() if not (heading or deprecated)}
         self.journals = set(session.scalars(select(Journal.code)))
         self.partners = set(session.scalars(select(Partner.code)))
         self.partners.update(str(record.key[0]) for record in context.incoming.get("partners", ()))
@@ -138,12 +143,13 @@ class _Books:
 
     def amount(self, record_row: Any, errors: list[FieldError]) -> Decimal | None:
         """The row's signed amount (debit positive), or None after recording the problem."""
-        debit, credit = record_row["debit"], record_row["credit"]
-        amount = (debit or Decimal(0)) - (credit or Decimal(0))
+        values = record_row.values
+        debit, credit = values.get("debit"), values.get("credit")
+        amount = (debit or _ZERO) - (credit or _ZERO)
         if amount == 0:
             errors.append(FieldError("debit", N_("A line needs a debit or a credit."), {}, record_row.number))
             return None
-        for field, value in (("debit", debit), ("credit", credit)):
+        for field, value in ("debit", debit), ("credit", credit):
             if value is not None and quantize(value, self.currency) != value:
                 errors.append(FieldError(field, N_("%(value)s has more decimals than %(currency)s allows."),
                                          {"value": value, "currency": self.currency}, record_row.number))
@@ -314,10 +320,19 @@ def validate_entries(session: Session, records: Sequence[Record], context: Impor
     signatures = _signature(session, list(posted.values()))
     numbers = _Numbers(session, context) if _keeps_numbers(context) else None
     earlier: set[str] = set()
-    reversed_ones = {r["reversal_of"] for r in records if r["reversal_of"]}
-    in_books = _already_posted_references(session, reversed_ones - {_reference(r) for r in records})
+    reversed_ones = {r["reversal_of"] for r in records if r["reversal_of"]} if "reversal_of" in context.columns \
+        else set()
+    in_books = _already_posted_references(session, reversed_ones - {_reference(r) for r in records}) \
+        if reversed_ones else {}
+    # What the file's columns make worth looking at, decided once rather than on every row.
+    entry_fields = [f for f in _ENTRY_FIELDS if f in context.columns]
+    with_partners = "partner" in context.columns
+    with_foreign = bool({"currency", "amount_currency"} & context.columns)
+    postable, partners = books.postable, books.partners
     for record in records:
-        reference, first = _reference(record), record.first
+        reference, rows = _reference(record), record.rows
+        first = rows[0]
+        head = first.values
         entry = posted.get(reference)
         earlier.add(reference)
         if entry is not None:  # checked when it was posted; its period may be closed since
@@ -325,44 +340,59 @@ def validate_entries(session: Session, records: Sequence[Record], context: Impor
                 errors.append(FieldError("reference", N_("Entry %(reference)s is already posted with other lines; a posted entry does not change: reverse it and import the correction under a new reference."),
                                          {"reference": reference}, first.number))
             continue
-        planned = numbers.take(first["journal"], first["date"]) if numbers is not None else None
-        if planned is not None and first["number"] is not None and first["number"] != planned[0]:
+        day, journal = head.get("date"), head.get("journal")
+        planned = numbers.take(journal, day) if numbers is not None else None
+        if planned is not None and head.get("number") is not None and head.get("number") != planned[0]:
             errors.append(FieldError("number", N_("Entry %(reference)s is number %(number)s in the file; journal %(journal)s numbers it %(expected)s here (numbers follow each other without a gap). Empty the Number column to let the books number the entries."),
-                                     {"reference": reference, "number": first["number"], "journal": first["journal"],
+                                     {"reference": reference, "number": head.get("number"), "journal": journal,
                                       "expected": planned[0]}, first.number))
-        target = first["reversal_of"]
+        target = head.get("reversal_of")
         if target and (target == reference or (target not in earlier and target not in in_books)):
             errors.append(FieldError("reversal_of", N_("There is no entry %(reference)s before this one to reverse."),
                                      {"reference": target}, first.number))
-        for row in record.rows[1:]:
+        for row in rows[1:]:
             # Date and journal on every line; the entry's other fields may be left empty after the first.
-            for field in ("date", "journal", *(f for f in _ENTRY_FIELDS if f in context.columns and row[f] is not None)):
-                if row[field] != first[field]:
-                    errors.append(FieldError(field, N_("The lines of entry %(reference)s differ in %(field)s (row %(first)s has %(value)s)."),
-                                             {"reference": reference, "field": field, "first": first.number,
-                                              "value": first[field]}, row.number))
-        if first["journal"] not in books.journals:
-            errors.append(FieldError("journal", N_("There is no journal %(code)s."), {"code": first["journal"]}, first.number))
-        period = books.period_problem(first["date"])
+            values = row.values
+            if values.get("date") != day:
+                errors.append(_differs(record, "date", row))
+            if values.get("journal") != journal:
+                errors.append(_differs(record, "journal", row))
+            for field in entry_fields:
+                value = values.get(field)
+                if value is not None and value != head.get(field):
+                    errors.append(_differs(record, field, row))
+        if journal not in books.journals:
+            errors.append(FieldError("journal", N_("There is no journal %(code)s."), {"code": journal}, first.number))
+        period = books.period_problem(day)
         if period is not None:
             errors.append(FieldError("date", period.msgid, period.params, first.number))
-        if len(record.rows) < 2:
+        if len(rows) < 2:
             errors.append(FieldError("reference", N_("Entry %(reference)s needs at least two lines."),
                                      {"reference": reference}, first.number))
         amounts = []
-        for row in record.rows:
-            books.account_problem(row["account"], row.number, errors)
-            if row["partner"] is not None and row["partner"] not in books.partners:
-                errors.append(FieldError("partner", N_("There is no partner %(code)s."), {"code": row["partner"]},
+        for row in rows:
+            values = row.values
+            if values.get("account") not in postable:
+                books.account_problem(values.get("account"), row.number, errors)
+            if with_partners and values.get("partner") is not None and values.get("partner") not in partners:
+                errors.append(FieldError("partner", N_("There is no partner %(code)s."), {"code": values.get("partner")},
                                          row.number))
             amount = books.amount(row, errors)
             if amount is not None:
                 amounts.append(amount)
-            errors.extend(_foreign_problems(row, books.currency))
-        if len(amounts) == len(record.rows) and sum(amounts) != 0:
+            if with_foreign:
+                errors.extend(_foreign_problems(row, books.currency))
+        if len(amounts) == len(rows) and sum(amounts) != 0:
             errors.extend(_unbalanced(record, amounts, N_("Entry %(reference)s is not balanced: debits %(debit)s, credits %(credit)s."),
                                       reference=reference))
     return errors
+
+
+def _differs(record: Record, field: str, row: Row) -> FieldError:
+    first = record.first
+    return FieldError(field, N_("The lines of entry %(reference)s differ in %(field)s (row %(first)s has %(value)s)."),
+                      {"reference": _reference(record), "field": field, "first": first.number, "value": first[field]},
+                      row.number)
 
 
 def _foreign_problems(row: Any, currency: str) -> list[FieldError]:
@@ -386,8 +416,9 @@ def _foreign_problems(row: Any, currency: str) -> list[FieldError]:
 def _line_amounts(row: Any) -> tuple[Decimal, Decimal | None]:
     """The row's signed amount and foreign amount: like debit and credit, the foreign amount is
     written positive and takes the sign of its line."""
-    amount = (row["debit"] or Decimal(0)) - (row["credit"] or Decimal(0))
-    foreign = row["amount_currency"]
+    values = row.values
+    amount = (values.get("debit") or _ZERO) - (values.get("credit") or _ZERO)
+    foreign = values.get("amount_currency")
     if foreign is not None:
         foreign = abs(foreign) if amount >= 0 else -abs(foreign)
     return amount, foreign
@@ -395,19 +426,23 @@ def _line_amounts(row: Any) -> tuple[Decimal, Decimal | None]:
 
 def _line_input(row: Any, partners: dict[str, int]) -> LineInput:
     amount, foreign = _line_amounts(row)
-    return LineInput(row["account"], amount, row["label"] or "", row["currency"].upper() if row["currency"] else None,
-                     foreign, partners[row["partner"]] if row["partner"] is not None else None)
+    values = row.values
+    currency, partner = values.get("currency"), values.get("partner")
+    return LineInput(values.get("account"), amount, values.get("label") or "", currency.upper() if currency else None,
+                     foreign, partners[partner] if partner is not None else None)
 
 
 def _entry_input(record: Record, context: ImportContext, key: str | None, reversal_of_id: int | None = None,
                  partners: dict[str, int] | None = None) -> EntryInput:
-    lines = [_line_input(row, partners or {}) for row in record.rows]
+    partners = partners or {}
+    lines = [_line_input(row, partners) for row in record.rows]
+    head = record.first.values
     if "entry_label" in context.columns:
-        label = record["entry_label"] or ""
+        label = head.get("entry_label") or ""
     else:
-        label = next((r["label"] for r in record.rows if r["label"]), "")
-    document = (record["document"] or "") if "document" in context.columns else _reference(record)
-    return EntryInput(record["journal"], record["date"], lines, label=label, reference=document[:64],
+        label = next((line.label for line in lines if line.label), "")
+    document = (head.get("document") or "") if "document" in context.columns else _reference(record)
+    return EntryInput(head.get("journal"), head.get("date"), lines, label=label, reference=document[:64],
                       idempotency_key=key, reversal_of_id=reversal_of_id)
 
 

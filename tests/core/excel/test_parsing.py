@@ -5,18 +5,27 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.excel import Column, ColumnType
 from core.excel.accounts import COLUMNS as ACCOUNT_COLUMNS
 from core.excel.parsing import (
+    SIGNIFICANT_DIGITS,
     NotParsed,
+    RowParser,
+    cell_parser,
+    decimal_from_float,
     match_headers,
     normalize_header,
     parse_boolean,
+    parse_cell,
     parse_date,
     parse_decimal,
+    parse_row,
     text_of,
 )
+from core.excel.schema import Choice
 
 D = Decimal
 
@@ -113,3 +122,68 @@ def test_match_headers_reports_missing_and_repeated_columns_and_ignores_others()
         ("name", "The column %(column)s appears twice.", {"column": "Nom"})]
     missing = match_headers(["Name"], [Column("code", "Code", ColumnType.CODE, required=True)], row=3)
     assert [(e.row, e.field) for e in missing.errors] == [(3, "code")]
+
+
+def _shown(value: float) -> Decimal:
+    """decimal_from_float without its short path: the rule it keeps."""
+    exact = Decimal(repr(value))
+    if exact.is_zero() or not exact.is_finite():
+        return exact
+    if len(exact.as_tuple().digits) > SIGNIFICANT_DIGITS:
+        exact = round(exact, SIGNIFICANT_DIGITS - exact.adjusted() - 1)
+    return Decimal(int(exact)) if exact == exact.to_integral_value() else exact.normalize()
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from(
+    [0.0, -0.0, 12.5, -7.0, 411000.0, 1e15, 123456789012345.0, 0.001, 1e-5, 6786.37, 0.1 + 0.2]))
+def test_float_cells_read_as_the_decimal_shown_on_every_path(value):
+    expected = _shown(value)
+    assert decimal_from_float(value).as_tuple() == expected.as_tuple()
+
+
+_KINDS = [
+    Column("text", "Text"), Column("code", "Code", ColumnType.CODE), Column("amount", "Amount", ColumnType.DECIMAL),
+    Column("count", "Count", ColumnType.INTEGER), Column("day", "Day", ColumnType.DATE),
+    Column("flag", "Flag", ColumnType.BOOLEAN),
+    Column("kind", "Kind", ColumnType.CHOICE, choices=(Choice("sales", "Sales"), Choice("bank", "Bank"))),
+]
+_CELLS = [None, "", "  ", "\u00a0x\u00a0", " 411000 ", "۴۱۱", "12,5", "1 234,56", "abc", "yes", "Sales", "2026-04-03",
+          "03/04/2026", 411000.0, 12.5, 0.1 + 0.2, 7, True, D("12.50"), dt.date(2026, 4, 3), dt.datetime(2026, 4, 3, 10)]
+
+
+@pytest.mark.parametrize("locale", ["en", "fr", "fa"])
+@pytest.mark.parametrize("column", _KINDS, ids=lambda c: c.key)
+def test_a_column_parser_reads_every_cell_as_parse_cell_does(column, locale):
+    parse = cell_parser(column, locale)
+    for cell in _CELLS:
+        if cell is None:
+            continue
+        try:
+            expected = parse_cell(cell, column, locale)
+        except NotParsed as problem:
+            with pytest.raises(NotParsed) as raised:
+                parse(cell)
+            assert (raised.value.msgid, raised.value.params) == (problem.msgid, problem.params)
+            continue
+        got = parse(cell)
+        assert got == expected and type(got) is type(expected), cell
+        if isinstance(got, Decimal):
+            assert got.as_tuple() == expected.as_tuple()
+
+
+def test_a_row_parser_keeps_parse_rows_rules():
+    columns = [Column("ref", "Ref", required=True), Column("amount", "Amount", ColumnType.DECIMAL),
+               Column("note", "Note"), Column("day", "Day", ColumnType.DATE, required=True, option="date")]
+    positions = {"ref": 0, "amount": 1, "note": 2}
+    parse = RowParser(positions, columns, "fr")
+    values, errors = parse(("A", "12,5"), 2)
+    assert values == {"ref": "A", "amount": D("12.5"), "day": None}  # empty optional cells left out
+    assert [(e.field, e.msgid) for e in errors] == [("day", "A value is required.")]
+    values, errors = parse((None, "douze", " "), 3)
+    assert values == {"ref": None, "amount": None, "note": None, "day": None}
+    assert [(e.field, e.row, e.params.get("value")) for e in errors] == [
+        ("ref", 3, None), ("amount", 3, "douze"), ("day", 3, None)]
+    with_default = RowParser(positions, columns, "fr", {"day": dt.date(2026, 1, 1)})
+    assert with_default(("A",), 4) == ({"ref": "A", "amount": None, "note": None, "day": dt.date(2026, 1, 1)}, [])
+    for cells in [("A", "12,5"), (None, "douze", " "), ("B", 3.0, "x")]:
+        assert parse_row(cells, positions, columns, "fr", 9) == parse(cells, 9)
