@@ -197,6 +197,7 @@ class Source:
         self.kind = kind
         self.limits = limits
         self._workbook: Any = None
+        self._sheet: tuple[str, Any] | None = None  # calamine's last sheet, by name
         self._csv: str | None = None
         # Which parser reads an .xlsx: calamine when the file is plain, else openpyxl.
         self.engine = "calamine" if kind is not FileKind.XLSX or self._plain_xlsx() else "openpyxl"
@@ -208,6 +209,7 @@ class Source:
         self.close()
 
     def close(self) -> None:
+        self._sheet = None
         if self._workbook is not None:
             self._workbook.close()
             self._workbook = None
@@ -260,7 +262,7 @@ class Source:
             return self._csv_text().count("\n") + 1
         if self.engine == "openpyxl":
             return _guarded(lambda: self._open()[sheet].max_row)
-        return _guarded(lambda: self._open().get_sheet_by_name(sheet).height)
+        return _guarded(lambda: self._calamine_sheet(sheet).height)
 
     def rows(self, sheet: str) -> Generator[tuple[int, tuple[Any, ...]], None, None]:
         if sheet not in self.sheet_names:
@@ -306,6 +308,14 @@ class Source:
                     self._workbook = _guarded(lambda: CalamineWorkbook.from_filelike(handle))
         return self._workbook
 
+    def _calamine_sheet(self, sheet: str) -> Any:
+        """The sheet as calamine reads it whole (most of calamine's work), kept until another
+        sheet is read or the file closed: asking its size or its header row, then reading its
+        rows, reads it once."""
+        if self._sheet is None or self._sheet[0] != sheet:
+            self._sheet = (sheet, self._open().get_sheet_by_name(sheet))
+        return self._sheet[1]
+
     def _xlsx_rows(self, sheet: str) -> Iterator[tuple[int, tuple[Any, ...]]]:
         worksheet = self._open()[sheet]
         # The size the sheet declares (Excel and LibreOffice always write it): far too many
@@ -331,7 +341,7 @@ class Source:
         # Rows one by one from the sheet calamine holds (compact), not a list of them all. As
         # python-calamine 0.9 yields them, they start at the first row but at the first used
         # column, ``start`` (row, column, from 0). A test pins the row numbers.
-        found = _guarded(lambda: self._open().get_sheet_by_name(sheet))
+        found = _guarded(lambda: self._calamine_sheet(sheet))
         data = _guarded(found.iter_rows)
         number = 0
         blank = (None,) * (found.start or (0, 0))[1]
@@ -383,7 +393,7 @@ def _decode(data: bytes) -> str:
 
 
 def _trim(cells: Sequence[Any]) -> tuple[Any, ...]:
-    cleaned = [None if (isinstance(c, str) and not c.strip()) else c for c in cells]
+    cleaned = [c if c.__class__ is not str or c.strip() else None for c in cells]  # the readers give plain str
     while cleaned and cleaned[-1] is None:
         cleaned.pop()
     return tuple(cleaned)

@@ -222,3 +222,35 @@ def test_a_plain_xlsx_is_read_by_calamine_and_anything_unusual_by_openpyxl_with_
         assert source.engine == "calamine"
         list(source.rows("Sheet1"))
     assert refused.value.translate("en") == "The workbook declares XML entities, which are refused for safety."
+
+
+def test_single_quoted_cell_references_go_to_openpyxl_and_an_apostrophe_in_text_does_not(tmp_path):
+    """The far-cell scan reads r="…"; a sheet written with r='…' could hide a far cell from it."""
+    quoted = xlsx(tmp_path / "quoted.xlsx", [["Code", "Name"]])
+    replace_entry(quoted, SHEET, lambda archive: archive.writestr(SHEET, (
+        "<worksheet xmlns='http://schemas.openxmlformats.org/spreadsheetml/2006/main'><sheetData>"
+        "<row r='1'><c r='A1' t='inlineStr'><is><t>Code</t></is></c></row></sheetData></worksheet>")))
+    with open_source(quoted) as source:
+        assert source.engine == "openpyxl"
+    apostrophe = xlsx(tmp_path / "apostrophe.xlsx", [["Code", "Name"], ["1", "Frais d'écriture !"]])
+    with open_source(apostrophe) as source:
+        assert source.engine == "calamine"
+        assert list(source.rows("Sheet1"))[1] == (2, ("1", "Frais d'écriture !"))
+
+
+def test_a_sheet_whose_size_was_asked_reads_the_same_rows(tmp_path):
+    path = tmp_path / "two.xlsx"
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "One"
+    workbook.active.append(["Code", "Name"])
+    workbook.active.append(["1", "Bank"])
+    workbook.create_sheet("Two").append(["Other", " ", None, ""])
+    workbook.save(path)
+    with open_source(path) as source:
+        assert source.engine == "calamine"
+        assert source.row_count_hint("One") == 2
+        assert list(source.rows("One")) == [(1, ("Code", "Name")), (2, ("1", "Bank"))]
+        assert list(source.rows("One")) == [(1, ("Code", "Name")), (2, ("1", "Bank"))]
+        assert source.row_count_hint("Two") == 1
+        assert list(source.rows("One"))[1] == (2, ("1", "Bank"))
+        assert list(source.rows("Two")) == [(1, ("Other",))]
