@@ -7,8 +7,10 @@ import rolled back: its counts are exactly what an import would do.
 """
 from __future__ import annotations
 
+import gc
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -163,7 +165,36 @@ def import_file(session: Session, path: str | os.PathLike[str], *, schema: str |
     Raises :class:`ImportFailed` (nothing written) or
     :class:`~core.excel.readers.WorkbookRefused` (the file itself is refused).
     """
-    path = Path(path)
+    with _earlier_objects_frozen():
+        return _import_file(session, Path(path), schema, locale, dry_run, update, options, limits, errors_path,
+                            progress, actor)
+
+
+@contextmanager
+def _earlier_objects_frozen() -> Iterator[None]:
+    """Leave the objects the process held before the import out of the collector's full
+    passes until it ends.
+
+    The rows an import keeps (records, then the ledger's batches) set off several full
+    collections, and each walks every object of the process (modules, the ORM, the app):
+    three quarters of the collector's time, for nothing, since the import adds no garbage
+    to them. Frozen (``gc.freeze``), they are skipped; afterwards they go back to the oldest
+    generation, as collectable as before. A process that froze objects itself (a server
+    before forking) keeps its freeze: nothing is done then.
+    """
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _import_file(session: Session, path: Path, schema: str | None, locale: str | None, dry_run: bool, update: bool,
+                 options: Mapping[str, Any] | None, limits: Limits | None,
+                 errors_path: str | os.PathLike[str] | None, progress: Progress | None, actor: Any) -> ImportReport:
     locale = normalize_locale(locale)
     options = dict(options or {})
     with open_source(path, limits) as source:

@@ -3,6 +3,7 @@ idempotency by reference, and an export imported into another organization with 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from decimal import Decimal
 
 import openpyxl
@@ -206,3 +207,24 @@ def test_foreign_amounts_are_written_positive_and_take_the_sign_of_their_line(da
     sheet = openpyxl.load_workbook(exported).active
     assert [(c[6].value, c[7].value, c[8].value) for c in sheet.iter_rows(min_row=2) if c[7].value] == [
         (None, "USD", 1000), (55, "USD", 50)]
+
+
+def test_an_import_leaves_the_collectors_frozen_objects_as_it_found_them(database, books, tmp_path):
+    """The import freezes the objects it finds (see importer._earlier_objects_frozen) and
+    unfreezes them, whatever happens; a process that froze objects itself keeps them frozen."""
+    good = xlsx(tmp_path / "entries.xlsx", ENTRIES)
+    bad = xlsx(tmp_path / "bad.xlsx", [HEADERS, ["X-1", D(2026, 3, 10), "SAL", "400", "x", 10, None]])
+    assert gc.get_freeze_count() == 0
+    with database.transaction(books.id) as session:
+        import_file(session, good, schema="journal_entries", locale="fr")
+    assert gc.get_freeze_count() == 0
+    with database.transaction(books.id) as session, pytest.raises(ImportFailed):
+        import_file(session, bad, schema="journal_entries")
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        with database.transaction(books.id) as session:
+            assert import_file(session, good, schema="journal_entries", locale="fr").counts.unchanged == 3
+        assert gc.get_freeze_count() > 0  # not unfrozen by the import (a few frozen objects may be freed)
+    finally:
+        gc.unfreeze()
