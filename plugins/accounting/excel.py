@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -223,7 +223,7 @@ def _reference(record: Record) -> str:
 def _entry_signature(record: Record, currency: str) -> tuple[Any, ...]:
     lines = []
     for row in record.rows:
-        amount, foreign_amount = _line_amounts(row)
+        amount, foreign_amount = _line_amounts(row.values)
         foreign = (row["currency"] or "").upper()
         lines.append((row["account"], _minor(amount, currency), foreign,
                       _minor(foreign_amount, foreign) if foreign and foreign_amount is not None else 0))
@@ -413,10 +413,9 @@ def _foreign_problems(row: Any, currency: str) -> list[FieldError]:
     return []
 
 
-def _line_amounts(row: Any) -> tuple[Decimal, Decimal | None]:
-    """The row's signed amount and foreign amount: like debit and credit, the foreign amount is
-    written positive and takes the sign of its line."""
-    values = row.values
+def _line_amounts(values: Mapping[str, Any]) -> tuple[Decimal, Decimal | None]:
+    """A row's signed amount and foreign amount, from its values: like debit and credit, the
+    foreign amount is written positive and takes the sign of its line."""
     amount = (values.get("debit") or _ZERO) - (values.get("credit") or _ZERO)
     foreign = values.get("amount_currency")
     if foreign is not None:
@@ -424,19 +423,18 @@ def _line_amounts(row: Any) -> tuple[Decimal, Decimal | None]:
     return amount, foreign
 
 
-def _line_input(row: Any, partners: dict[str, int]) -> LineInput:
-    amount, foreign = _line_amounts(row)
-    values = row.values
-    currency, partner = values.get("currency"), values.get("partner")
-    return LineInput(values.get("account"), amount, values.get("label") or "", currency.upper() if currency else None,
-                     foreign, partners[partner] if partner is not None else None)
-
-
 def _entry_input(record: Record, context: ImportContext, key: str | None, reversal_of_id: int | None = None,
                  partners: dict[str, int] | None = None) -> EntryInput:
     partners = partners or {}
-    lines = [_line_input(row, partners) for row in record.rows]
-    head = record.first.values
+    lines = []
+    for row in record.rows:
+        values = row.values
+        amount, foreign = _line_amounts(values)
+        currency, partner = values.get("currency"), values.get("partner")
+        lines.append(LineInput(values.get("account"), amount, values.get("label") or "",
+                               currency.upper() if currency else None, foreign,
+                               partners[partner] if partner is not None else None))
+    head = record.rows[0].values
     if "entry_label" in context.columns:
         label = head.get("entry_label") or ""
     else:
