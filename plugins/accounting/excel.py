@@ -233,8 +233,8 @@ def _entry_signature(record: Record, currency: str) -> tuple[Any, ...]:
 def _already_posted(session: Session, records: Sequence[Record]) -> dict[str, JournalEntry]:
     """Entries already in the books, by the reference of the records that name them: imported
     under that reference, or exported under their own name (same date) from these books."""
-    references = [_reference(r) for r in records]
-    dates = {_reference(r): r["date"] for r in records}
+    dates = {_reference(r): r.rows[0].values.get("date") for r in records}
+    references = list(dates)  # a record per reference
     found: dict[str, JournalEntry] = {}
     for entry in _existing_entries(session, [IMPORT_KEY.format(reference=r) for r in references], references,
                                    [day for day in dates.values() if day is not None]):
@@ -483,12 +483,12 @@ def write_entries(session: Session, records: Sequence[Record], context: ImportCo
     batch (a reversal needs the id of the entry it reverses). All in the import's transaction:
     a problem in any batch and nothing is written."""
     posted = context.notes["posted"] if "posted" in context.notes else _already_posted(session, records)
-    new = [r for r in records if _reference(r) not in posted]
+    new = [(_reference(r), r) for r in records if _reference(r) not in posted]
     numbers = _Numbers(session, context) if _keeps_numbers(context) else None
     year_ids = {name: year_id for year_id, name in session.execute(select(FiscalYear.id, FiscalYear.name))}
     partners = dict(session.execute(select(Partner.code, Partner.id)).all())
-    targets = {r["reversal_of"] for r in new if r["reversal_of"]}
-    ids = _already_posted_references(session, targets - {_reference(r) for r in new})
+    targets = {r["reversal_of"] for _key, r in new if r["reversal_of"]}
+    ids = _already_posted_references(session, targets - {reference for reference, _r in new}) if targets else {}
     batch: list[Record] = []
     inputs: list[EntryInput] = []
 
@@ -502,17 +502,18 @@ def write_entries(session: Session, records: Sequence[Record], context: ImportCo
             inputs.clear()
 
     pending: set[str] = set()
-    for record in new:
-        target = record["reversal_of"]
+    for reference, record in new:
+        head = record.rows[0].values
+        target = head.get("reversal_of")
         if (target and target in pending) or len(batch) == _POST_BATCH:
             flush()
             pending.clear()
-        planned = numbers.take(record["journal"], record["date"]) if numbers is not None else None
+        planned = numbers.take(head.get("journal"), head.get("date")) if numbers is not None else None
         reversal_of_id = ids.get(target) if target else None
         batch.append(record)
         inputs.append(_entry_input(record, context, _idempotency_key(record, planned, context, year_ids),
                                    reversal_of_id, partners))
-        pending.add(_reference(record))
+        pending.add(reference)
     flush()
     return ImportCounts(created=len(new), unchanged=len(records) - len(new))
 
