@@ -438,7 +438,7 @@ def _entry_input(record: Record, context: ImportContext, key: str | None, revers
     if "entry_label" in context.columns:
         label = head.get("entry_label") or ""
     else:
-        label = next((line.label for line in lines if line.label), "")
+        label = lines[0].label or next((line.label for line in lines if line.label), "")
     document = (head.get("document") or "") if "document" in context.columns else _reference(record)
     return EntryInput(head.get("journal"), head.get("date"), lines, label=label, reference=document[:64],
                       idempotency_key=key, reversal_of_id=reversal_of_id)
@@ -483,7 +483,7 @@ def write_entries(session: Session, records: Sequence[Record], context: ImportCo
     batch (a reversal needs the id of the entry it reverses). All in the import's transaction:
     a problem in any batch and nothing is written."""
     posted = context.notes["posted"] if "posted" in context.notes else _already_posted(session, records)
-    new = [(_reference(r), r) for r in records if _reference(r) not in posted]
+    new = [(reference, r) for r in records if (reference := _reference(r)) not in posted]
     numbers = _Numbers(session, context) if _keeps_numbers(context) else None
     year_ids = {name: year_id for year_id, name in session.execute(select(FiscalYear.id, FiscalYear.name))}
     partners = dict(session.execute(select(Partner.code, Partner.id)).all())
