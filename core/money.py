@@ -33,6 +33,7 @@ def digits(currency: str) -> int:
     return get_currency_precision(currency.upper())
 
 
+@cache  # a few currencies, asked for on every amount checked
 def _exponent(currency: str) -> Decimal:
     return Decimal(1).scaleb(-digits(currency))
 

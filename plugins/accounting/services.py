@@ -58,7 +58,7 @@ DEFAULT_JOURNALS = [
 
 # --- inputs ------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LineInput:
     """One line to post: ``amount`` in the organization's currency, debit > 0, credit < 0."""
 
@@ -70,7 +70,7 @@ class LineInput:
     partner_id: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EntryInput:
     journal: str  # journal code
     date: dt.date
