@@ -103,9 +103,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 g.user = current_user._get_current_object()
                 org_id = session.get("org_id")
                 if org_id is not None:
-                    from core.security import membership
-
-                    g.membership = membership(g.db, g.user, org_id)
+                    g.membership = _membership(g.user, org_id)
                     if g.membership is None:
                         session.pop("org_id", None)
         if g.membership is not None:
@@ -198,14 +196,31 @@ class ObjectId(IntegerConverter):
 
 
 def _plugin_enabled(plugin: str) -> bool:
-    from core.plugins import enabled_plugins
+    from core.web.access import enabled_here
 
-    return plugin in enabled_plugins(g.db)
+    return plugin in enabled_here()
+
+
+def _membership(user: Any, org_id: int) -> Any:
+    """The user's membership of ``org_id`` (None: not a member), as ``core.security.membership``,
+    with its organization read by the same query and held on ``g`` for the request: the
+    services that ask for it (``current_organization``) then find it in the session instead of
+    reading it again."""
+    from sqlalchemy import select
+
+    from core.security import Membership
+    from core.tenancy import Organization
+
+    row = g.db.execute(select(Membership, Organization).join(Organization, Organization.id == Membership.org_id)
+                       .where(Membership.user_id == user.id, Membership.org_id == org_id)).first()
+    if row is None:
+        return None
+    g.organization = row[1]
+    return row[0]
 
 
 def _identify_token() -> None:
     from core.auth import identify_api_token
-    from core.security import membership
 
     g.locale = normalize_locale(request.accept_languages.best_match(SUPPORTED_LOCALES))
     header = request.headers.get("Authorization", "")
@@ -215,7 +230,7 @@ def _identify_token() -> None:
     if identity is None:
         return
     g.user = identity.user
-    g.membership = membership(g.db, identity.user, identity.org_id)
+    g.membership = _membership(identity.user, identity.org_id)
     if not request.accept_languages:
         g.locale = normalize_locale(identity.user.locale)
 

@@ -9,10 +9,10 @@ from flask import g, request, url_for
 from sqlalchemy import select
 
 from core.i18n import translate
-from core.plugins import MenuItem, enabled_plugins, get_registry
+from core.plugins import MenuItem, get_registry
 from core.security import BUILTIN_ROLE_LABELS, Membership
 from core.tenancy import Organization
-from core.web.access import permissions
+from core.web.access import enabled_here, permissions
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def visible_menu_items() -> list[MenuItem]:
     """The menu items of the plugins enabled for the current organization that the user may use."""
     if g.get("membership") is None:
         return []
-    enabled = enabled_plugins(g.db)
+    enabled = enabled_here()
     allowed = permissions()
     return [item for item in get_registry().menu_items()
             if item.plugin in enabled and (item.permission is None or item.permission in allowed)]

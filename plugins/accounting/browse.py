@@ -58,6 +58,15 @@ class EntryView:
     reversed_by: int | None
 
 
+def account_choices(session: Session, *, include_deprecated: bool = True) -> list[tuple[str, str]]:
+    """``(code, name)`` of the accounts a line can use (not the headers), by code: what an
+    account picker lists. Two columns, not the accounts themselves: a chart holds hundreds."""
+    query = select(Account.code, Account.name).where(Account.header.is_(False)).order_by(Account.code)
+    if not include_deprecated:
+        query = query.where(Account.deprecated.is_(False))
+    return [(code, name) for code, name in session.execute(query)]
+
+
 def _cursor(entry: EntrySummary) -> str:
     return f"{entry.date.isoformat()}_{entry.id}"
 
