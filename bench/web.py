@@ -26,6 +26,7 @@ import http.client
 import os
 import random
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -101,9 +102,27 @@ def fill(database, entries: int, name: str = "Bench Web", settings=None) -> tupl
 
 # --- the server -------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int  # gunicorn's master
+
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the master and its workers (Linux ``/proc``; 0 elsewhere)."""
+        try:
+            children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+            total = 0
+            for pid in [str(self.pid), *children]:
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            return 0.0
+        return total / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def gunicorn(settings, workers: int, worker_class: str, threads: int) -> Iterator[str]:  # noqa: ANN001
-    """gunicorn serving ``core.web:create_app()`` on a free loopback port; yields its base URL."""
+def gunicorn(settings, workers: int, worker_class: str, threads: int) -> Iterator[Server]:  # noqa: ANN001
+    """gunicorn serving ``core.web:create_app()`` on a free loopback port."""
     from tests.webtools import free_port
 
     port = free_port()
@@ -132,7 +151,7 @@ def gunicorn(settings, workers: int, worker_class: str, threads: int) -> Iterato
                 if time.monotonic() > deadline:
                     raise SystemExit("gunicorn did not answer within 60 s") from None
                 time.sleep(0.2)
-        yield base_url
+        yield Server(base_url, process.pid)
     finally:
         process.terminate()
         try:
@@ -198,6 +217,13 @@ class Tally:
     statuses: dict[str, int] = field(default_factory=dict)
     socket_errors: dict[str, int] = field(default_factory=dict)
     wrk_percentiles: dict[int, float] = field(default_factory=dict)
+    server_cpu: float = 0.0  # seconds of CPU, gunicorn's processes
+    client_cpu: float = 0.0  # seconds of CPU, wrk
+
+    def cpu_per_request(self) -> tuple[float, float]:
+        """ms of CPU per answered request: the server's, wrk's."""
+        answered = max(self.count(), 1)
+        return 1000 * self.server_cpu / answered, 1000 * self.client_cpu / answered
 
     def kinds(self) -> list[str]:
         return sorted(set(self.ok) | set(self.errors))
@@ -229,6 +255,11 @@ class Tally:
         return found + [f"socket {what} errors: {count}" for what, count in self.socket_errors.items() if count]
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def wrk_path() -> str:
     found = shutil.which("wrk")
     if found is None:
@@ -236,7 +267,7 @@ def wrk_path() -> str:
     return found
 
 
-def drive(base_url: str, requests: list[Request], connections: int, duration: float, threads: int | None = None,
+def drive(server: Server, requests: list[Request], connections: int, duration: float, threads: int | None = None,
           timeout: float = 30.0) -> Tally:
     """wrk with ``connections`` connections (the users: each sends its next request when the
     last one is answered) for ``duration`` seconds. Without ``threads``, one wrk thread per
@@ -250,11 +281,13 @@ def drive(base_url: str, requests: list[Request], connections: int, duration: fl
         spec.write_text("".join(request.spec_line() + "\n" for request in requests))
         command = [wrk_path(), "--threads", str(connections if paired else threads), "--connections",
                    str(connections), "--duration", f"{max(1, round(duration))}s", "--timeout", f"{timeout:g}s",
-                   "--script", str(WRK_SCRIPT), base_url, "--", str(spec), "paired" if paired else "counted"]
+                   "--script", str(WRK_SCRIPT), server.url, "--", str(spec), "paired" if paired else "counted"]
+        server_before, client_before = server.cpu_seconds(), _children_cpu()
         done = subprocess.run(command, capture_output=True, text=True, timeout=duration + timeout + 60)
+        server_cpu, client_cpu = server.cpu_seconds() - server_before, _children_cpu() - client_before
     if done.returncode != 0:
         raise SystemExit(f"wrk failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
-    tally = Tally()
+    tally = Tally(server_cpu=server_cpu, client_cpu=client_cpu)
     for line in done.stdout.splitlines():
         fields = line.split("\t")
         if fields[0] != "WRK":
@@ -313,8 +346,8 @@ def main() -> None:
         print(f"database: {prepared.backend}, {args.entries} entries; gunicorn {workers}; wrk: {args.users} "
               f"connections (users), {args.wrk_threads} threads, {args.duration:g} s per case after "
               f"{args.warmup:g} s of warm-up, on the server's machine")
-        with gunicorn(prepared.settings, args.workers, args.worker_class, args.threads) as base_url:
-            cookie = {"Cookie": session_cookie(base_url)}
+        with gunicorn(prepared.settings, args.workers, args.worker_class, args.threads) as server:
+            cookie = {"Cookie": session_cookie(server.url)}
             bearer = {"Authorization": f"Bearer {token}"}
             ledger = urlencode({**span, "account": "512"})
             cases = [("dashboard page", "/accounting/", cookie, True),
@@ -322,19 +355,21 @@ def main() -> None:
                      ("API trial balance", f"/api/v1/reports/trial-balance?{urlencode(span)}", bearer, False),
                      ("API entries (50)", "/api/v1/entries?limit=50", bearer, False),
                      ("API who am I", "/api/v1/me", bearer, False)]
-            print(f"{'case':<32}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}  verdict")
+            print(f"{'case':<32}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}{'CPU ms/req':>12}  verdict")
             for name, path, headers, target in cases:
                 request = [Request(name, "GET", path, headers)]
                 if args.warmup:
-                    drive(base_url, request, args.users, args.warmup, args.wrk_threads)
-                tally = drive(base_url, request, args.users, args.duration, args.wrk_threads)
+                    drive(server, request, args.users, args.warmup, args.wrk_threads)
+                tally = drive(server, request, args.users, args.duration, args.wrk_threads)
                 rate, p95, errors = tally.rate(), tally.percentile(0.95), tally.error_count()
                 verdict = ""
                 if target:
                     verdict = (f"p95 <= {P95_TARGET_MS:g} ms: {'yes' if p95 <= P95_TARGET_MS else 'NO'}, "
                                f">= {RATE_TARGET:g} req/s: {'yes' if rate >= RATE_TARGET else 'NO'}"
                                f"{'' if errors == 0 else ', errors: NO'}")
-                print(f"{name:<32}{rate:8.1f}{tally.percentile(0.5):9.1f}{p95:9.1f}{errors:8d}  {verdict}")
+                server_ms, client_ms = tally.cpu_per_request()
+                print(f"{name:<32}{rate:8.1f}{tally.percentile(0.5):9.1f}{p95:9.1f}{errors:8d}"
+                      f"{server_ms:6.1f}+{client_ms:<5.2f}  {verdict}")
                 for problem in tally.problems()[:3]:
                     print(f"    {problem}")
         print(load_line())

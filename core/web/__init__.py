@@ -285,14 +285,21 @@ def current_org_id() -> int | None:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> Any:
-    from core.auth import session_is_current
+    import secrets
+
+    from sqlalchemy import select
+
+    from core.auth import SessionEpoch
     from core.security import User
 
     db_session = g.get("db")
     if db_session is None or not user_id.isdigit():
         return None
-    # A cookie from before a sign-out or a password change names an old epoch: refused.
-    if not session_is_current(db_session, int(user_id), session.get("epoch")):
+    # The user and their session epoch in one read (every page asks). A cookie from before a
+    # sign-out or a password change names an old epoch: refused (as core.auth.session_is_current).
+    row = db_session.execute(select(User, SessionEpoch.epoch)
+                             .join(SessionEpoch, SessionEpoch.user_id == User.id).where(User.id == int(user_id))).first()
+    epoch = session.get("epoch")
+    if row is None or epoch is None or not secrets.compare_digest(row.epoch, epoch):
         return None
-    user = db_session.get(User, int(user_id))
-    return user if user is not None and user.active else None
+    return row.User if row.User.active else None
