@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from flask import Flask, abort, g, jsonify, render_template, request, session
@@ -195,6 +197,30 @@ class ObjectId(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+@dataclass(frozen=True)
+class _Statements:
+    user: Any
+    membership: Any
+
+
+@cache
+def _statements() -> _Statements:
+    """The reads every signed-in request makes, built once (building one costs about as much as
+    running it)."""
+    from sqlalchemy import bindparam, select
+
+    from core.auth import SessionEpoch
+    from core.security import Membership, User
+    from core.tenancy import Organization
+
+    return _Statements(
+        user=select(User, SessionEpoch.epoch).join(SessionEpoch, SessionEpoch.user_id == User.id)
+        .where(User.id == bindparam("user_id")),
+        membership=select(Membership, Organization).join(Organization, Organization.id == Membership.org_id)
+        .where(Membership.user_id == bindparam("user_id"), Membership.org_id == bindparam("org_id")),
+    )
+
+
 def _plugin_enabled(plugin: str) -> bool:
     from core.web.access import enabled_here
 
@@ -206,13 +232,7 @@ def _membership(user: Any, org_id: int) -> Any:
     with its organization read by the same query and held on ``g`` for the request: the
     services that ask for it (``current_organization``) then find it in the session instead of
     reading it again."""
-    from sqlalchemy import select
-
-    from core.security import Membership
-    from core.tenancy import Organization
-
-    row = g.db.execute(select(Membership, Organization).join(Organization, Organization.id == Membership.org_id)
-                       .where(Membership.user_id == user.id, Membership.org_id == org_id)).first()
+    row = g.db.execute(_statements().membership, {"user_id": user.id, "org_id": org_id}).first()
     if row is None:
         return None
     g.organization = row[1]
@@ -287,18 +307,12 @@ def current_org_id() -> int | None:
 def _load_user(user_id: str) -> Any:
     import secrets
 
-    from sqlalchemy import select
-
-    from core.auth import SessionEpoch
-    from core.security import User
-
     db_session = g.get("db")
     if db_session is None or not user_id.isdigit():
         return None
     # The user and their session epoch in one read (every page asks). A cookie from before a
     # sign-out or a password change names an old epoch: refused (as core.auth.session_is_current).
-    row = db_session.execute(select(User, SessionEpoch.epoch)
-                             .join(SessionEpoch, SessionEpoch.user_id == User.id).where(User.id == int(user_id))).first()
+    row = db_session.execute(_statements().user, {"user_id": int(user_id)}).first()
     epoch = session.get("epoch")
     if row is None or epoch is None or not secrets.compare_digest(row.epoch, epoch):
         return None

@@ -71,14 +71,18 @@ def dashboard() -> str:
 
     data = figures(g.db)
     labels = [m.period for m in data.months]
+    locale = g.locale
+    shown: dict[Decimal, str] = {}  # the tables and the charts' tooltips show the same figures
 
     def money(value: Decimal) -> str:
-        return format_money(Money(value, data.currency), g.locale)
+        if value not in shown:
+            shown[value] = format_money(Money(value, data.currency), locale)
+        return shown[value]
 
     def digits_of(label: str) -> str:
         from core.i18n import native_digits
 
-        return native_digits(label[-2:] if len(label) >= 7 else label, g.locale)
+        return native_digits(label[-2:] if len(label) >= 7 else label, locale)
 
     cash_chart = bar_chart(t(N_("Cash position")), labels,
                            [Series(t(N_("Bank and cash")), "bar-a", [m.cash for m in data.months])],
