@@ -1,8 +1,8 @@
 """Web benchmark: requests per second and p95 latency of the dashboard, a 50-line general-ledger
 page and JSON API calls, against the real app under gunicorn on a loopback port.
 
-Prints figures; never run by the tests. Usage (from the repository root, after
-``pip install -e '.[bench]'`` for gunicorn)::
+Prints figures; never run by the tests. Needs gunicorn (``pip install -e '.[bench]'``) and wrk
+(``apt-get install wrk``; ``brew install wrk``). Usage (from the repository root)::
 
     .venv/bin/python bench/web.py                        # a fresh SQLite file in a temp dir
     .venv/bin/python bench/web.py --database-url postgresql://postgres@127.0.0.1:5432/postgres
@@ -12,11 +12,17 @@ The database is prepared as in ``bench/kernel.py``. One ``fr_pcg`` organization 
 ``--entries`` posted entries (two lines, random dates of the fiscal year, posted through
 ``post_entries`` in batches of 1,000), a signed-in owner and an API token. gunicorn runs as a
 subprocess (``--workers 2``, ``--worker-class sync`` or ``gthread``) serving
-``core.web:create_app()``, which reads its settings from ``COMPTOIR_*`` variables. ``--users``
-client threads each keep one HTTP/1.1 connection (reopened when the server closes it, as sync
-workers do after every response) and send requests for ``--duration`` seconds per case after
-``--warmup`` requests each. The client runs on the same machine as the server and shares its
-CPUs: the figures are a floor. Everything stays on 127.0.0.1; every run is bounded in time.
+``core.web:create_app()``, which reads its settings from ``COMPTOIR_*`` variables.
+
+The load comes from wrk (``bench/wrk.lua``), a C load generator: ``--users`` connections, each
+sending its next request when the last is answered (reconnecting when a sync worker closes it),
+for ``--duration`` seconds per case after ``--warmup`` seconds of the same load, on
+``--wrk-threads`` threads. Only 2xx answers count as successes; other statuses and socket
+errors are errors. p50 and p95 are wrk's (every answer). wrk shares the server's machine but
+costs a few percent of a CPU (the CPU column: milliseconds of CPU per request, gunicorn's
+processes + wrk's); the Python client it replaced took several times that from the two workers,
+so it is gone rather than kept as a fallback whose figures would not compare. Everything stays
+on 127.0.0.1; every run is bounded in time.
 """
 from __future__ import annotations
 
@@ -217,6 +223,7 @@ class Tally:
     statuses: dict[str, int] = field(default_factory=dict)
     socket_errors: dict[str, int] = field(default_factory=dict)
     wrk_percentiles: dict[int, float] = field(default_factory=dict)
+    in_flight: dict[str, int] = field(default_factory=dict)  # sent, unanswered when wrk stopped
     server_cpu: float = 0.0  # seconds of CPU, gunicorn's processes
     client_cpu: float = 0.0  # seconds of CPU, wrk
 
@@ -305,6 +312,8 @@ def drive(server: Server, requests: list[Request], connections: int, duration: f
             tally.errors[kind] = tally.errors.get(kind, 0) + errors
         elif fields[1] == "latencies" and paired:
             tally.latencies.setdefault(fields[2], []).extend(int(v) / 1000 for v in fields[3].split(",") if v)
+        elif fields[1] == "in-flight":
+            tally.in_flight[fields[2]] = tally.in_flight.get(fields[2], 0) + 1
         elif fields[1] == "status":
             tally.statuses[fields[2]] = tally.statuses.get(fields[2], 0) + int(fields[3])
     if not tally.elapsed:
