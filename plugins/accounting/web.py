@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from core.errors import ComptoirError, FieldError, ValidationError
 from core.i18n import N_
 from core.periods import FiscalYear, fiscal_year_of
 from core.tenancy import current_organization
+from core.web import url_maker
 from core.web.access import actor, can, requires, t
 from plugins.accounting import DRAFT, POST, READ, REVERSE
 
@@ -301,15 +303,25 @@ def general_ledger() -> str:
         page = report(g.db, options.account, options.date_from, options.date_to, limit=50,
                       cursor=request.args.get("cursor") or None)
     return _report("accounting/general_ledger.html", "general-ledger", options, page=page,
-                   account_options=_options(account_choices(g.db), options.account))
+                   account_options=_options(tuple(account_choices(g.db)), options.account),
+                   entry_url=url_maker("accounting.entry", "entry_id"))
 
 
-def _options(choices: list[tuple[str, str]], selected: str | None) -> Markup:
-    """The ``<option>`` list of an account picker, written at once: a chart's hundreds of
-    accounts looped over in Jinja cost more than the rest of a ledger page."""
-    return Markup("".join(
-        f'<option value="{escape(code)}"{" selected" if code == selected else ""}>{escape(code)} {escape(name)}</option>'
-        for code, name in choices))
+def _options(choices: tuple[tuple[str, str], ...], selected: str | None) -> Markup:
+    """The ``<option>`` list of an account picker, written in Python (a chart's hundreds of
+    accounts looped over in Jinja cost more than the rest of a ledger page) and kept for the
+    next page showing the same chart."""
+    options = _all_options(choices)
+    if selected is None:
+        return options
+    chosen = f'<option value="{escape(selected)}">'
+    return Markup(options.replace(chosen, chosen[:-1] + " selected>", 1))
+
+
+@lru_cache(maxsize=64)
+def _all_options(choices: tuple[tuple[str, str], ...]) -> Markup:
+    return Markup("".join(f'<option value="{escape(code)}">{escape(code)} {escape(name)}</option>'
+                          for code, name in choices))
 
 
 @bp.route("/reports/balance-sheet")
