@@ -6,7 +6,7 @@ Prints figures; never run by the tests. Needs gunicorn (``pip install -e '.[benc
 
     .venv/bin/python bench/load.py                       # PostgreSQL on 127.0.0.1:5432 by default
     .venv/bin/python bench/load.py --database-url sqlite:///   # a fresh SQLite file instead
-    .venv/bin/python bench/load.py --users 20 --duration 30 --entries 10000 --workers 5
+    .venv/bin/python bench/load.py --users 20 --duration 30 --entries 10000 --workers 2
 
 The database is prepared as in ``bench/kernel.py`` (on PostgreSQL: its own database and a
 non-owner role, row-level security on, dropped at the end). One ``fr_pcg`` organization gets
@@ -27,13 +27,17 @@ requests wrk cut when it stopped (sent, not yet answered: the server may have do
 says which kind each connection had in flight); and ``verify_ledger`` finds nothing.
 Targets: 0 errors, 0 gaps, p95 <= 200 ms.
 
-Workers: ``--workers 5`` sync workers by default, gunicorn's own advice for 2 CPUs ((2 x CPUs)
-+ 1). The issue fixes no count for this bench (``bench/web.py`` keeps the issue's 2), and on
-PostgreSQL a sync worker spends part of each request waiting — for the database's CPU on the
-same two cores, its round trips, the commit's WAL flush and the row locks of the hot account and
-sequence — so two workers leave the CPUs idle in those waits while requests queue; a few more
-keep them busy. Many more only add lock waits and memory. ``docs/scaling.md`` runs several
-workers the same way.
+Workers: ``--workers 3`` sync workers by default — the CPUs plus one. The issue fixes no count
+for this bench (``bench/web.py`` keeps the issue's 2). On PostgreSQL a sync worker and its
+database backend take turns on the same two CPUs: measured one request at a time on this
+machine, a posting costs about 7 ms of the worker's CPU and 3 ms of PostgreSQL's, an invoice
+18 ms and 9 ms, a read 6–9 ms and 2–5 ms, and only 5–10 % of each request is neither (the
+commit's WAL flush, round trips); under load, posters also wait for each other's row locks on
+the hot account and sequence. So two workers keep two CPUs nearly busy, and a third fills the
+waits with another request. gunicorn's usual (2 × CPUs) + 1 = 5 assumes workers that mostly
+wait; here more workers than that only time-slice the same CPUs: each request takes longer, the
+p95 spreads, and the CPU per request rose in alternated runs (5 workers: 13–16 ms, 2: 11–13 ms).
+``docs/scaling.md`` runs several workers the same way; ``--workers`` changes it.
 """
 from __future__ import annotations
 
@@ -58,7 +62,7 @@ CUSTOMER = "C0001"
 HOT_ACCOUNT = "512"
 LABEL = "load"
 ENTRY_KIND, INVOICE_KIND = "write: entry posted", "write: invoice posted"
-WORKERS = 5
+WORKERS = 3  # the CPUs plus one: see the docstring
 
 
 def has_invoices_api(base_url: str, token: str) -> bool:
