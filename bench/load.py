@@ -35,9 +35,11 @@ machine, a posting costs about 7 ms of the worker's CPU and 3 ms of PostgreSQL's
 commit's WAL flush, round trips); under load, posters also wait for each other's row locks on
 the hot account and sequence. So two workers keep two CPUs nearly busy, and a third fills the
 waits with another request. gunicorn's usual (2 × CPUs) + 1 = 5 assumes workers that mostly
-wait; here more workers than that only time-slice the same CPUs: each request takes longer, the
-p95 spreads, and the CPU per request rose in alternated runs (5 workers: 13–16 ms, 2: 11–13 ms).
-``docs/scaling.md`` runs several workers the same way; ``--workers`` changes it.
+wait; here more workers than that only time-slice the same CPUs: each request takes longer and
+the p95 spreads. Alternated 30 s runs on a quiet moment (2026-11-25): 2 workers 143 and 147
+req/s, p95 179 and 175 ms; 3 workers 143 and 150 req/s, p95 176 and 169 ms; 5 workers 132 req/s,
+p95 202 ms, with 10.6 ms of worker CPU per request against 8.7–9.4. ``docs/scaling.md`` runs
+several workers the same way; ``--workers`` changes it.
 """
 from __future__ import annotations
 
