@@ -92,16 +92,24 @@ def babel_locale(locale: str | None) -> Locale:
     return Locale.parse(normalize_locale(locale))
 
 
+@lru_cache(maxsize=32)
+def _digits_table(locale: str | None) -> dict[int, str] | None:
+    return _NATIVE_DIGITS.get(babel_locale(locale).default_numbering_system)
+
+
 def native_digits(text: str, locale: str | None) -> str:
     """``text`` with the locale's own digits (``۱۲۳`` in Persian), for display only."""
-    table = _NATIVE_DIGITS.get(babel_locale(locale).default_numbering_system)
+    table = _digits_table(locale)
     return text.translate(table) if table else text
 
 
+@lru_cache(maxsize=4096)
 def format_day(day: dt.date, locale: str | None = None, form: str = "medium") -> str:
     """A date in the user's language: ``24 nov. 2026`` (fr), ``Nov 24, 2026`` (en); in Persian,
     in the solar Hijri calendar with Persian digits (``۳ آذر ۱۴۰۵``). Dates are stored
-    Gregorian: the calendar is only how they are shown."""
+    Gregorian: the calendar is only how they are shown. Remembered (a few years of days in a
+    few languages): a ledger page shows the same days again and again, and babel takes tens of
+    microseconds for each."""
     loc = normalize_locale(locale)
     if loc == "fa":
         import jdatetime

@@ -6,10 +6,20 @@ rounding) to the currency's minor unit, whose digits come from babel's ISO 4217 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 
-from babel.numbers import format_currency, format_decimal, get_currency_precision, list_currencies
+from babel.numbers import (
+    format_currency,
+    format_decimal,
+    get_currency_precision,
+    get_currency_symbol,
+    get_decimal_symbol,
+    get_group_symbol,
+    list_currencies,
+    parse_pattern,
+)
 from moneyed import Money
 
 from core.errors import ValidationError
@@ -26,7 +36,6 @@ def is_known_currency(code: str | None) -> bool:
     return bool(code) and code.upper() in _known_currencies()
 
 
-@cache
 @cache
 def digits(currency: str) -> int:
     """Minor-unit digits of ``currency`` (2 for EUR, 0 for JPY, 3 for KWD)."""
@@ -72,12 +81,74 @@ def parse_amount(text: str | int | Decimal, currency: str) -> Money:
     return Money(amount, currency.upper())
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """How babel lays out a number with a fixed count of decimals, in one locale and pattern:
+    read once from babel's data, so that formatting an amount is string work only."""
+    prefixes: tuple[str, str]  # positive, negative
+    suffixes: tuple[str, str]
+    group: str
+    decimal: str
+    grouping: tuple[int, int]
+    min_integer: int
+    places: int
+    quantum: Decimal
+
+
+@lru_cache(maxsize=512)
+def _layout(locale: str, currency: str, pattern: str | None) -> _Layout | None:
+    """The layout of ``currency`` amounts in ``locale``: with babel's currency pattern and symbol
+    (``pattern`` None, as ``format_currency``), or with ``pattern`` and no symbol. None when
+    the pattern needs more than that (scientific, significant digits, scaled, quoted text,
+    currency names): babel then formats every amount itself."""
+    loc = babel_locale(locale)
+    parsed = parse_pattern(pattern) if pattern else loc.currency_formats["standard"]
+    places = digits(currency)
+    frac = (places, places) if pattern is None else parsed.frac_prec
+    texts = [*parsed.prefix, *parsed.suffix]
+    if parsed.exp_prec or parsed.scale or "@" in parsed.pattern or frac != (places, places) \
+            or any("'" in text or "¤¤¤" in text for text in texts):
+        return None
+    symbol = get_currency_symbol(currency, loc)
+
+    def fill(text: str) -> str:
+        return text.replace("¤¤", currency.upper()).replace("¤", symbol)
+
+    group = get_group_symbol(loc, numbering_system="default")
+    decimal = get_decimal_symbol(loc, numbering_system="default")
+    if "'" in group + decimal + symbol:
+        return None
+    return _Layout((fill(parsed.prefix[0]), fill(parsed.prefix[1])), (fill(parsed.suffix[0]), fill(parsed.suffix[1])),
+                   group, decimal, parsed.grouping, parsed.int_prec[0], places, Decimal(1).scaleb(-places))
+
+
+def _apply(layout: _Layout, amount: Decimal) -> str:
+    """What babel's ``NumberPattern.apply`` gives for ``amount`` (step by step the same: sign of
+    the value, absolute value normalized and quantized, integer digits grouped), without its
+    per-call lookups of the locale's data."""
+    negative = int(amount.is_signed())
+    integer, _, fraction = f"{abs(amount).normalize().quantize(layout.quantum):f}".partition(".")
+    if len(integer) < layout.min_integer:
+        integer = "0" * (layout.min_integer - len(integer)) + integer
+    size, grouped = layout.grouping[0], ""
+    while len(integer) > size:
+        grouped = layout.group + integer[-size:] + grouped
+        integer = integer[:-size]
+        size = layout.grouping[1]
+    number = integer + grouped + (layout.decimal + fraction if layout.places else "")
+    return layout.prefixes[negative] + number + layout.suffixes[negative]
+
+
 def format_money(money: Money, locale: str | None = None) -> str:
     """``1 234,56 €`` (fr), ``€1,234.56`` (en), ``۱٬۲۳۴٫۵۶ €`` (fa)."""
     loc = normalize_locale(locale)
     code = money.currency.code
-    text = format_currency(quantize(money.amount, code), code, locale=babel_locale(loc),
-                           numbering_system="default")
+    amount = quantize(money.amount, code)
+    layout = _layout(loc, code, None)
+    if layout is None:
+        text = format_currency(amount, code, locale=babel_locale(loc), numbering_system="default")
+    else:
+        text = _apply(layout, amount)
     return native_digits(text, loc)
 
 
@@ -86,12 +157,20 @@ def format_number(value: Decimal | int, locale: str | None = None) -> str:
     return native_digits(format_decimal(value, locale=babel_locale(loc), numbering_system="default"), loc)
 
 
+@cache
+def _amount_pattern(places: int) -> str:
+    return "#,##0" + ("." + "0" * places if places else "")
+
+
 def format_amount(amount: Decimal, currency: str, locale: str | None = None) -> str:
     """An amount with its currency's decimals but no symbol, for columns of figures:
     ``1,500.00`` (en), ``1 500,00`` (fr), ``۱٬۵۰۰٫۰۰`` (fa), ``1 500`` for JPY."""
     loc = normalize_locale(locale)
-    places = digits(currency)
-    pattern = "#,##0" + ("." + "0" * places if places else "")
-    text = format_decimal(quantize(Decimal(amount), currency), format=pattern, locale=babel_locale(loc),
-                          numbering_system="default")
+    pattern = _amount_pattern(digits(currency))
+    value = quantize(Decimal(amount), currency)
+    layout = _layout(loc, currency, pattern)
+    if layout is None:
+        text = format_decimal(value, format=pattern, locale=babel_locale(loc), numbering_system="default")
+    else:
+        text = _apply(layout, value)
     return native_digits(text, loc)

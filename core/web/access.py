@@ -26,13 +26,30 @@ def t(msgid: str, **params: object) -> str:
     return translate(msgid, g.get("locale"), **params)
 
 
+def enabled_here() -> set[str]:
+    """The plugins enabled for the request's organization (read once per request: the door, the
+    permission check and the menu all ask)."""
+    if "enabled_plugins" not in g:
+        from core.plugins import enabled_plugins
+
+        g.enabled_plugins = enabled_plugins(g.db)
+    return g.enabled_plugins
+
+
 def permissions() -> frozenset[str]:
-    """What the current user may do in the current organization (read once per request)."""
+    """What the current user may do in the current organization (read once per request): as
+    ``core.security.permissions_of``, from the membership and the enabled plugins the request
+    has already read."""
     if "permissions" not in g:
-        from core.security import permissions_of
+        from core.plugins import get_registry
+        from core.security import role_permissions
 
         user, member = g.get("user"), g.get("membership")
-        g.permissions = permissions_of(g.db, user) if user is not None and member is not None else frozenset()
+        if user is None or member is None or not user.active:
+            g.permissions = frozenset()
+        else:
+            enabled, owners = enabled_here(), get_registry().permission_plugin
+            g.permissions = frozenset(p for p in role_permissions(g.db, member.role) if owners.get(p) in enabled)
     return g.permissions
 
 
@@ -69,12 +86,12 @@ def requires(permission: str) -> Callable[[F], F]:
 def check(permission: str) -> None:
     """Inside a view: 404 without an organization or when the permission's plugin is off there,
     403 when the role lacks it."""
-    from core.plugins import enabled_plugins, get_registry
+    from core.plugins import get_registry
 
     if g.get("membership") is None:
         abort(404)
     plugin = get_registry().permission_plugin.get(permission)
-    if plugin is None or plugin not in enabled_plugins(g.db):
+    if plugin is None or plugin not in enabled_here():
         abort(404)
     if not can(permission):
         raise PermissionDenied(N_("You do not have the permission %(permission)s."), permission=permission)

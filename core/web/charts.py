@@ -50,9 +50,10 @@ def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series],
     ticks = _ticks(low, high)
     high, low = max(high, ticks[-1]), min(low, ticks[0])
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    ceiling, per_unit = float(high), plot_h / float(high - low)  # geometry only: amounts stay Decimal
 
     def y(value: Decimal) -> float:
-        return TOP + float((high - value) / (high - low)) * plot_h
+        return TOP + (ceiling - float(value)) * per_unit
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
              f'aria-label="{escape(title)}"><title>{escape(title)}</title>']
@@ -61,14 +62,15 @@ def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series],
                      f'<text x="{LEFT - 4}" y="{y(tick) + 4:.1f}" text-anchor="end">{escape(format_axis(tick))}</text>')
     group_w = plot_w / max(len(labels), 1)
     bar_w = group_w * 0.8 / max(len(series), 1)
+    zero, names = y(Decimal(0)), [escape(one.name) for one in series]
     for index, label in enumerate(labels):
         x0 = LEFT + index * group_w + group_w * 0.1
         for number, one in enumerate(series):
             value = one.values[index]
-            top, bottom = (y(value), y(Decimal(0))) if value >= 0 else (y(Decimal(0)), y(value))
+            top, bottom = (y(value), zero) if value >= 0 else (zero, y(value))
             parts.append(f'<rect class="{one.css_class}" x="{x0 + number * bar_w:.1f}" y="{top:.1f}" '
                          f'width="{bar_w * 0.9:.1f}" height="{max(bottom - top, 0.5):.1f}">'
-                         f'<title>{escape(one.name)} {escape(label)}: {escape(format_value(value))}</title></rect>')
+                         f'<title>{names[number]} {escape(label)}: {escape(format_value(value))}</title></rect>')
         parts.append(f'<text x="{x0 + group_w * 0.4:.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle">'
                      f'{escape(format_label(label))}</text>')
     for number, one in enumerate(series):

@@ -3,16 +3,16 @@ the enabled plugins contribute (``comptoir_menu_items``), filtered by permission
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
-from flask import g, request, url_for
-from sqlalchemy import select
+from flask import current_app, g, request, url_for
+from sqlalchemy import Select, bindparam, select
 
 from core.i18n import translate
-from core.plugins import MenuItem, enabled_plugins, get_registry
+from core.plugins import MenuItem, get_registry
 from core.security import BUILTIN_ROLE_LABELS, Membership
 from core.tenancy import Organization
-from core.web.access import permissions
+from core.web.access import enabled_here, permissions
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,18 @@ def visible_menu_items() -> list[MenuItem]:
     """The menu items of the plugins enabled for the current organization that the user may use."""
     if g.get("membership") is None:
         return []
-    enabled = enabled_plugins(g.db)
+    enabled = enabled_here()
     allowed = permissions()
     return [item for item in get_registry().menu_items()
             if item.plugin in enabled and (item.permission is None or item.permission in allowed)]
+
+
+@cache
+def _organizations_statement() -> Select:
+    """A user's organizations and role in each, by name (built once: every page asks)."""
+    return (select(Organization.id, Organization.name, Membership.role)
+            .join(Membership, Membership.org_id == Organization.id)
+            .where(Membership.user_id == bindparam("user_id")).order_by(Organization.name))
 
 
 class Layout:
@@ -52,10 +60,7 @@ class Layout:
         user = g.get("user")
         if user is None:
             return []
-        rows = g.db.execute(
-            select(Organization.id, Organization.name, Membership.role)
-            .join(Membership, Membership.org_id == Organization.id)
-            .where(Membership.user_id == user.id).order_by(Organization.name))
+        rows = g.db.execute(_organizations_statement(), {"user_id": user.id})
         current = g.membership.org_id if g.get("membership") is not None else None
         return [OrgChoice(org_id, name, role_label(role, g.get("locale")), org_id == current)
                 for org_id, name, role in rows]
@@ -66,12 +71,22 @@ class Layout:
 
     @cached_property
     def menu(self) -> list[MenuLink]:
-        items = [(translate(item.label, g.get("locale")), url_for(item.endpoint)) for item in visible_menu_items()]
+        items = _menu_links(tuple(visible_menu_items()), g.get("locale"))
         scores = {url: _closeness(url, request.path) for _label, url in items}
         best = max((score for score in scores.values() if score is not None), default=None)
         winners = [url for url, score in scores.items() if score == best]
         active = winners[0] if best is not None and len(winners) == 1 else None
         return [MenuLink(label, url, url == active) for label, url in items]
+
+
+def _menu_links(items: tuple[MenuItem, ...], locale: str | None) -> tuple[tuple[str, str], ...]:
+    """The menu's labels and addresses: the same for every page of a user (kept per application,
+    language and script root: a dozen translations and ``url_for`` calls on every page otherwise)."""
+    known = current_app.extensions.setdefault("comptoir.menu_links", {})
+    key = (items, locale, request.script_root)
+    if key not in known:
+        known[key] = tuple((translate(item.label, locale), url_for(item.endpoint)) for item in items)
+    return known[key]
 
 
 def _closeness(item_url: str, path: str) -> tuple[int, bool] | None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.chart import Account
@@ -15,7 +17,7 @@ from core.i18n import N_
 from core.money import digits
 from core.tenancy import current_organization
 from plugins.accounting.models import Journal, JournalEntry, JournalLine
-from plugins.accounting.services import entry_lines, get_entry
+from plugins.accounting.services import get_entry
 
 MAX_LIMIT = 500
 
@@ -56,6 +58,15 @@ class EntryView:
     entry: EntrySummary
     lines: tuple[LineView, ...]
     reversed_by: int | None
+
+
+def account_choices(session: Session, *, include_deprecated: bool = True) -> list[tuple[str, str]]:
+    """``(code, name)`` of the accounts a line can use (not the headers), by code: what an
+    account picker lists. Two columns, not the accounts themselves: a chart holds hundreds."""
+    query = select(Account.code, Account.name).where(Account.header.is_(False)).order_by(Account.code)
+    if not include_deprecated:
+        query = query.where(Account.deprecated.is_(False))
+    return [(code, name) for code, name in session.execute(query)]
 
 
 def _cursor(entry: EntrySummary) -> str:
@@ -111,20 +122,31 @@ def list_entries(session: Session, *, journal: str | None = None, state: str | N
     return EntryPage(tuple(rows), _cursor(rows[-1]) if more else None)
 
 
+@cache
+def _entry_statements() -> tuple[Any, Any]:
+    """An entry's lines with their accounts' codes and names, and the entry reversing it: built
+    once (the API answers every posting with the entry it made)."""
+    lines = (select(JournalLine.line_no, Account.code, Account.name, JournalLine.label, JournalLine.amount,
+                    JournalLine.currency, JournalLine.amount_currency)
+             .join(Account, (Account.org_id == JournalLine.org_id) & (Account.id == JournalLine.account_id))
+             .where(JournalLine.entry_id == bindparam("entry_id")).order_by(JournalLine.line_no))
+    reversed_by = select(JournalEntry.id).where(JournalEntry.reversal_of_id == bindparam("entry_id")).limit(1)
+    return lines, reversed_by
+
+
 def entry_view(session: Session, entry_id: int) -> EntryView:
     """One entry of the organization with its lines (another organization's id: NotFound)."""
     entry = get_entry(session, entry_id)
     scale = digits(current_organization(session).currency)
     journal = session.get_one(Journal, (entry.org_id, entry.journal_id))
-    lines = entry_lines(session, entry)
-    accounts = {a.id: a for a in session.scalars(select(Account).where(Account.id.in_({line.account_id for line in lines})))}
-    views = tuple(LineView(line.line_no, accounts[line.account_id].code, accounts[line.account_id].name, line.label,
-                           Decimal(max(line.amount, 0)).scaleb(-scale), Decimal(max(-line.amount, 0)).scaleb(-scale),
-                           line.currency,
-                           Decimal(line.amount_currency).scaleb(-digits(line.currency)) if line.currency else None)
-                  for line in lines)
+    lines_statement, reversed_statement = _entry_statements()
+    views = tuple(LineView(line_no, code, name, label, Decimal(max(amount, 0)).scaleb(-scale),
+                           Decimal(max(-amount, 0)).scaleb(-scale), currency,
+                           Decimal(amount_currency).scaleb(-digits(currency)) if currency else None)
+                  for line_no, code, name, label, amount, currency, amount_currency
+                  in session.execute(lines_statement, {"entry_id": entry.id}))
     total = sum((v.debit for v in views), Decimal(0))
-    reversed_by = session.scalars(select(JournalEntry.id).where(JournalEntry.reversal_of_id == entry.id)).first()
+    reversed_by = session.scalars(reversed_statement, {"entry_id": entry.id}).first()
     summary = EntrySummary(entry.id, entry.name, journal.code, entry.date, entry.label, entry.reference, entry.state,
                            total, entry.reversal_of_id)
     return EntryView(summary, views, reversed_by)

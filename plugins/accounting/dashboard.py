@@ -6,8 +6,10 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from core.chart import Account, AccountSubtype, AccountType
@@ -45,6 +47,21 @@ class Dashboard:
         return sum((m.expense for m in self.months), Decimal(0))
 
 
+@cache
+def _statements() -> tuple[Any, Any]:
+    """The periods of the year up to the day, and their movements by account type: built once
+    (a dashboard is the page most often shown; building its statements cost as much as running
+    them)."""
+    periods = (select(Period).where(Period.fiscal_year_id == bindparam("year"), Period.start_date <= bindparam("day"))
+               .order_by(Period.start_date))
+    sums = (select(AccountBalance.period_id, Account.type, Account.subtype,
+                   func.sum(AccountBalance.debit), func.sum(AccountBalance.credit))
+            .join(Account, (Account.org_id == AccountBalance.org_id) & (Account.id == AccountBalance.account_id))
+            .where(AccountBalance.period_id.in_(bindparam("periods", expanding=True)))
+            .group_by(AccountBalance.period_id, Account.type, Account.subtype))
+    return periods, sums
+
+
 def dashboard(session: Session, day: dt.date | None = None) -> Dashboard:
     """The fiscal year containing ``day`` (default today; else the latest year), up to ``day``'s month."""
     day = day or dt.date.today()
@@ -53,14 +70,9 @@ def dashboard(session: Session, day: dt.date | None = None) -> Dashboard:
         select(FiscalYear).where(FiscalYear.start_date <= day).order_by(FiscalYear.start_date.desc())).first()
     if year is None:
         return Dashboard(None, currency, ())
-    periods = list(session.scalars(select(Period).where(Period.fiscal_year_id == year.id, Period.start_date <= day)
-                                   .order_by(Period.start_date)))
-    sums = session.execute(
-        select(AccountBalance.period_id, Account.type, Account.subtype,
-               func.sum(AccountBalance.debit), func.sum(AccountBalance.credit))
-        .join(Account, (Account.org_id == AccountBalance.org_id) & (Account.id == AccountBalance.account_id))
-        .where(AccountBalance.period_id.in_([p.id for p in periods]))
-        .group_by(AccountBalance.period_id, Account.type, Account.subtype))
+    periods_statement, sums_statement = _statements()
+    periods = list(session.scalars(periods_statement, {"year": year.id, "day": day}))
+    sums = session.execute(sums_statement, {"periods": [p.id for p in periods]})
     income: dict[int, int] = defaultdict(int)
     expense: dict[int, int] = defaultdict(int)
     cash_moves: dict[int, int] = defaultdict(int)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
+from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
 from core.chart import list_accounts
@@ -16,6 +18,7 @@ from core.errors import ComptoirError, FieldError, ValidationError
 from core.i18n import N_
 from core.periods import FiscalYear, fiscal_year_of
 from core.tenancy import current_organization
+from core.web import url_maker
 from core.web.access import actor, can, requires, t
 from plugins.accounting import DRAFT, POST, READ, REVERSE
 
@@ -70,14 +73,18 @@ def dashboard() -> str:
 
     data = figures(g.db)
     labels = [m.period for m in data.months]
+    locale = g.locale
+    shown: dict[Decimal, str] = {}  # the tables and the charts' tooltips show the same figures
 
     def money(value: Decimal) -> str:
-        return format_money(Money(value, data.currency), g.locale)
+        if value not in shown:
+            shown[value] = format_money(Money(value, data.currency), locale)
+        return shown[value]
 
     def digits_of(label: str) -> str:
         from core.i18n import native_digits
 
-        return native_digits(label[-2:] if len(label) >= 7 else label, g.locale)
+        return native_digits(label[-2:] if len(label) >= 7 else label, locale)
 
     cash_chart = bar_chart(t(N_("Cash position")), labels,
                            [Series(t(N_("Bank and cash")), "bar-a", [m.cash for m in data.months])],
@@ -265,7 +272,8 @@ def delete_entry(entry_id: int) -> Response:
 def _report_options() -> Any:
     from plugins.accounting.reports_cli import Options
 
-    start, end = default_range()
+    given = request.args.get("from") and request.args.get("to")
+    start, end = (None, None) if given else default_range()  # a fiscal-year query, only when needed
     date_to = _date_arg("to", end)
     return Options(date_from=_date_arg("from", start), date_to=date_to, account=request.args.get("account") or None,
                    journal=None, compare=request.args.get("compare") == "1", rates={}, locale=g.locale)
@@ -287,13 +295,33 @@ def trial_balance() -> str:
 def general_ledger() -> str:
     from plugins.accounting.reports import general_ledger as report
 
+    from plugins.accounting.browse import account_choices
+
     options = _report_options()
-    accounts = list_accounts(g.db, include_deprecated=True)
     page = None
     if options.account:
         page = report(g.db, options.account, options.date_from, options.date_to, limit=50,
                       cursor=request.args.get("cursor") or None)
-    return _report("accounting/general_ledger.html", "general-ledger", options, page=page, accounts=accounts)
+    return _report("accounting/general_ledger.html", "general-ledger", options, page=page,
+                   account_options=_options(tuple(account_choices(g.db)), options.account),
+                   entry_url=url_maker("accounting.entry", "entry_id"))
+
+
+def _options(choices: tuple[tuple[str, str], ...], selected: str | None) -> Markup:
+    """The ``<option>`` list of an account picker, written in Python (a chart's hundreds of
+    accounts looped over in Jinja cost more than the rest of a ledger page) and kept for the
+    next page showing the same chart."""
+    options = _all_options(choices)
+    if selected is None:
+        return options
+    chosen = f'<option value="{escape(selected)}">'
+    return Markup(options.replace(chosen, chosen[:-1] + " selected>", 1))
+
+
+@lru_cache(maxsize=64)
+def _all_options(choices: tuple[tuple[str, str], ...]) -> Markup:
+    return Markup("".join(f'<option value="{escape(code)}">{escape(code)} {escape(name)}</option>'
+                          for code, name in choices))
 
 
 @bp.route("/reports/balance-sheet")

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.errors import ValidationError
+from core.i18n import SUPPORTED_LOCALES
 from core.money import Money, digits, format_money, from_minor, parse_amount, quantize, to_minor
 
 
@@ -53,6 +54,35 @@ def test_format_in_the_users_locale(locale, text):
 def test_format_uses_currency_digits():
     assert format_money(Money("1234", "JPY"), "en") == "¥1,234"
     assert format_money(Money("1.2345", "KWD"), "en").endswith("1.234")
+
+
+@given(st.decimals(min_value=-(10**13), max_value=10**13, places=4, allow_nan=False, allow_infinity=False),
+       st.sampled_from(SUPPORTED_LOCALES), st.sampled_from(["EUR", "USD", "JPY", "KWD", "IRR", "CHF", "GBP", "XOF"]))
+def test_formats_are_babels_own(amount, locale, currency):
+    """format_money and format_amount lay the digits out from babel's data once per locale and
+    currency: what they print is exactly what babel's functions print, every time."""
+    assert_formats_are_babels(amount, locale, currency)
+
+
+@pytest.mark.parametrize("amount", ["0", "-0", "-0.001", "0.004", "999.995", "-1000000", "123456789012.34"])
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+@pytest.mark.parametrize("currency", ["EUR", "JPY", "KWD"])
+def test_formats_at_the_edges_are_babels_own(amount, locale, currency):
+    assert_formats_are_babels(Decimal(amount), locale, currency)
+
+
+def assert_formats_are_babels(amount: Decimal, locale: str, currency: str) -> None:
+    from babel.numbers import format_currency, format_decimal
+
+    from core.i18n import native_digits
+    from core.money import format_amount
+
+    value = quantize(amount, currency)
+    assert format_money(Money(amount, currency), locale) == native_digits(
+        format_currency(value, currency, locale=locale, numbering_system="default"), locale)
+    pattern = "#,##0" + ("." + "0" * digits(currency) if digits(currency) else "")
+    assert format_amount(amount, currency, locale) == native_digits(
+        format_decimal(value, format=pattern, locale=locale, numbering_system="default"), locale)
 
 
 def test_parse_amount_refuses_floats_and_excess_decimals():
