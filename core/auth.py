@@ -174,9 +174,10 @@ def end_sessions(session: Session, user: User) -> None:
     session.flush()
 
 
-def session_is_current(session: Session, user_id: int, epoch: str | None) -> bool:
-    row = session.get(SessionEpoch, user_id)
-    return row is not None and epoch is not None and secrets.compare_digest(row.epoch, epoch)
+def epoch_is_current(current: str | None, presented: str | None) -> bool:
+    """A session cookie's epoch against the user's current one (``SessionEpoch.epoch``): a cookie
+    from before a sign-out or a password change names an old epoch."""
+    return current is not None and presented is not None and secrets.compare_digest(current, presented)
 
 
 # --- passwords ------------------------------------------------------------------------------------------

@@ -365,15 +365,21 @@ def memberships_of(session: Session, user: User) -> list[Membership]:
 
 def permissions_of(session: Session, user: User) -> frozenset[str]:
     """What ``user`` may do in the session's organization (nothing if not a member)."""
-    from core.plugins import enabled_plugins, get_registry
+    from core.plugins import enabled_plugins
 
     member = membership(session, user)
     if member is None or not user.active:
         return frozenset()
-    # A disabled plugin's permissions grant nothing in this organization.
-    enabled = enabled_plugins(session)
+    return granted_permissions(session, member.role, enabled_plugins(session))
+
+
+def granted_permissions(session: Session, role: str, enabled: set[str]) -> frozenset[str]:
+    """What ``role`` may do where the plugins ``enabled`` are on: a disabled plugin's
+    permissions grant nothing in the organization."""
+    from core.plugins import get_registry
+
     owners = get_registry().permission_plugin
-    return frozenset(p for p in role_permissions(session, member.role) if owners.get(p) in enabled)
+    return frozenset(p for p in role_permissions(session, role) if owners.get(p) in enabled)
 
 
 def has_permission(session: Session, user: User, permission: str) -> bool:

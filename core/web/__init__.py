@@ -316,15 +316,13 @@ def current_org_id() -> int | None:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> Any:
-    import secrets
+    from core.auth import epoch_is_current
 
     db_session = g.get("db")
     if db_session is None or not user_id.isdigit():
         return None
-    # The user and their session epoch in one read (every page asks). A cookie from before a
-    # sign-out or a password change names an old epoch: refused (as core.auth.session_is_current).
+    # The user and their session epoch in one read (every page asks).
     row = db_session.execute(_statements().user, {"user_id": int(user_id)}).first()
-    epoch = session.get("epoch")
-    if row is None or epoch is None or not secrets.compare_digest(row.epoch, epoch):
+    if row is None or not epoch_is_current(row.epoch, session.get("epoch")):
         return None
     return row.User if row.User.active else None

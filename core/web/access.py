@@ -41,15 +41,13 @@ def permissions() -> frozenset[str]:
     ``core.security.permissions_of``, from the membership and the enabled plugins the request
     has already read."""
     if "permissions" not in g:
-        from core.plugins import get_registry
-        from core.security import role_permissions
+        from core.security import granted_permissions
 
         user, member = g.get("user"), g.get("membership")
         if user is None or member is None or not user.active:
             g.permissions = frozenset()
         else:
-            enabled, owners = enabled_here(), get_registry().permission_plugin
-            g.permissions = frozenset(p for p in role_permissions(g.db, member.role) if owners.get(p) in enabled)
+            g.permissions = granted_permissions(g.db, member.role, enabled_here())
     return g.permissions
 
 

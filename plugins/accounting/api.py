@@ -67,11 +67,9 @@ def _entry(entry_id: int) -> dict[str, Any]:
 
 
 def _range() -> tuple[dt.date, dt.date]:
-    from plugins.accounting.web import default_range
+    from plugins.accounting.web import requested_range
 
-    given = request.args.get("from") and request.args.get("to")
-    start, end = (None, None) if given else default_range()  # a fiscal-year query, only when needed
-    return query_date("from", start), query_date("to", end)
+    return requested_range(query_date)
 
 
 # --- entries ----------------------------------------------------------------------------------------

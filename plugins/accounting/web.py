@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Callable
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -50,6 +51,14 @@ def default_range(day: dt.date | None = None) -> tuple[dt.date, dt.date]:
     if year is None:
         return day.replace(month=1, day=1), day
     return year.start_date, min(day, year.end_date)
+
+
+def requested_range(read_date: Callable[[str, dt.date | None], dt.date]) -> tuple[dt.date, dt.date]:
+    """The request's ``from`` and ``to``, read by ``read_date(name, default)``; the default range
+    (a fiscal-year query) only when one of them is missing."""
+    given = request.args.get("from") and request.args.get("to")
+    start, end = (None, None) if given else default_range()
+    return read_date("from", start), read_date("to", end)
 
 
 def _date_arg(name: str, default: dt.date) -> dt.date:
@@ -272,10 +281,8 @@ def delete_entry(entry_id: int) -> Response:
 def _report_options() -> Any:
     from plugins.accounting.reports_cli import Options
 
-    given = request.args.get("from") and request.args.get("to")
-    start, end = (None, None) if given else default_range()  # a fiscal-year query, only when needed
-    date_to = _date_arg("to", end)
-    return Options(date_from=_date_arg("from", start), date_to=date_to, account=request.args.get("account") or None,
+    date_from, date_to = requested_range(_date_arg)
+    return Options(date_from=date_from, date_to=date_to, account=request.args.get("account") or None,
                    journal=None, compare=request.args.get("compare") == "1", rates={}, locale=g.locale)
 
 
